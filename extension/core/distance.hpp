@@ -1,0 +1,95 @@
+// Distance kernels over float4 vectors.
+//
+// The hot loops exist in three builds selected once at load time from what the
+// CPU supports: a portable one (Eigen's packet code at the compiler's baseline,
+// SSE2 on x86-64), AVX2+FMA, and AVX-512F. The binary stays portable (no
+// -march=native) while the machine running it gets its widest units.
+// AGENTGRES_SIMD=portable|avx2|avx512 in the environment caps the choice
+// (for tests and benchmarks).
+//
+// Accumulation is in float, as in pgvector, with several independent
+// accumulators; the unit tests hold every variant to a double-precision
+// reference.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "cpp_only.hpp"
+
+namespace agentgres::core::distance {
+
+enum class Isa { kPortable, kAvx2, kAvx512 };
+
+struct Kernels {
+	Isa isa;
+	const char *name;
+	float (*dot)(const float *a, const float *b, std::size_t n) noexcept;
+	float (*l2_squared)(const float *a, const float *b, std::size_t n) noexcept;
+	// One pass over x for cosine against a query whose norm is already known:
+	// returns dot(q, x) and writes |x|^2.
+	float (*dot_and_norm)(const float *q, const float *x, std::size_t n, float *x_norm_squared) noexcept;
+};
+
+// The kernels this process uses.
+const Kernels &Active() noexcept;
+
+// The kernels of one instruction set, or nullptr when this CPU lacks it.
+const Kernels *ForIsa(Isa isa) noexcept;
+
+enum class Metric { kL2, kCosine, kInnerProduct };
+
+// Parses "l2", "cosine" or "inner_product"; throws 22023 otherwise.
+Metric ParseMetric(std::string_view name);
+
+// The operator-level functions. The operands must have the same length (the
+// caller checks dimensions and reports mismatches).
+double L2Distance(std::span<const float> a, std::span<const float> b) noexcept;
+double InnerProduct(std::span<const float> a, std::span<const float> b) noexcept;
+// Cosine similarity clamped to [-1, 1]; NaN when either vector is all zeros,
+// because the angle to a zero vector is undefined.
+double CosineSimilarity(std::span<const float> a, std::span<const float> b) noexcept;
+double CosineDistance(std::span<const float> a, std::span<const float> b) noexcept;
+double Norm(std::span<const float> a) noexcept;
+// Unit vector in the direction of a; a zero vector stays zero.
+void Normalize(std::span<const float> a, std::span<float> out) noexcept;
+
+// A precomputed query for scanning many rows with one metric. Distance()
+// returns exactly what the matching operator returns (<->, <=>, <#>).
+class QueryScorer {
+public:
+	QueryScorer(std::span<const float> query, Metric metric) noexcept;
+	double
+	Distance(const float *x) const noexcept
+	{
+		switch (metric_) {
+		case Metric::kL2:
+			return L2FromSquared(kernels_->l2_squared(query_.data(), x, query_.size()));
+		case Metric::kInnerProduct:
+			return -static_cast<double>(kernels_->dot(query_.data(), x, query_.size()));
+		case Metric::kCosine:
+			break;
+		}
+		float x_norm_squared = 0.0f;
+		const float dot = kernels_->dot_and_norm(query_.data(), x, query_.size(), &x_norm_squared);
+		return CosineDistanceFrom(dot, query_norm_squared_, x_norm_squared);
+	}
+	std::size_t
+	dimensions() const noexcept
+	{
+		return query_.size();
+	}
+
+	static double L2FromSquared(float squared) noexcept;
+	static double CosineDistanceFrom(float dot, float a_norm_squared, float b_norm_squared) noexcept;
+
+private:
+	std::span<const float> query_;
+	Metric metric_;
+	const Kernels *kernels_;
+	float query_norm_squared_;
+};
+
+} // namespace agentgres::core::distance

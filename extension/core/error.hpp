@@ -1,0 +1,64 @@
+// The one exception type the kernels throw.
+//
+// It carries what PostgreSQL needs to report it properly: a SQLSTATE class,
+// a primary message (lower case, no trailing period), and optional detail and
+// hint (full sentences). The glue in extension/pg turns it into ereport(ERROR)
+// at the function boundary; nothing else may cross that boundary.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "cpp_only.hpp"
+
+namespace agentgres::core {
+
+enum class ErrorCode {
+	kInvalidTextRepresentation, // 22P02
+	kDataException,             // 22000
+	kNumericValueOutOfRange,    // 22003
+	kNullValueNotAllowed,       // 22004
+	kInvalidParameterValue,     // 22023
+	kProgramLimitExceeded,      // 54000
+	kDatatypeMismatch,          // 42804
+	kUndefinedColumn,           // 42703
+	kWrongObjectType,           // 42809
+	kFeatureNotSupported,       // 0A000
+	kInternalError,             // XX000
+};
+
+// The five-character SQLSTATE of a code, as defined by the SQL standard and
+// PostgreSQL's errcodes.txt.
+const char *Sqlstate(ErrorCode code) noexcept;
+
+class Error : public std::runtime_error {
+public:
+	Error(ErrorCode code, std::string message, std::string detail = {}, std::string hint = {})
+	    : std::runtime_error(std::move(message)), code_(code), detail_(std::move(detail)), hint_(std::move(hint))
+	{
+	}
+
+	ErrorCode
+	code() const noexcept
+	{
+		return code_;
+	}
+	const std::string &
+	detail() const noexcept
+	{
+		return detail_;
+	}
+	const std::string &
+	hint() const noexcept
+	{
+		return hint_;
+	}
+
+private:
+	ErrorCode code_;
+	std::string detail_;
+	std::string hint_;
+};
+
+} // namespace agentgres::core

@@ -1,0 +1,45 @@
+// Reciprocal rank fusion (Cormack, Clarke and Büttcher, SIGIR 2009).
+//
+// score(id) = sum over lists i of weight_i / (k + rank_i), where rank_i is the
+// id's first 1-based position in list i. Ids missing from a list get nothing
+// there. Output is ordered by descending score, then by the best single-list
+// rank, then by ascending id.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "cpp_only.hpp"
+
+namespace agentgres::core::rrf {
+
+// One input list. A null list (the SQL argument was NULL) contributes nothing;
+// a null element keeps its position but contributes nothing.
+struct RankedList {
+	bool is_null = false;
+	std::span<const std::int64_t> ids;
+	std::span<const bool> element_is_null; // empty, or one flag per id
+};
+
+struct FusedRows {
+	std::size_t list_count = 0;
+	std::vector<std::int64_t> ids;    // in output order
+	std::vector<double> scores;       // parallel to ids
+	std::vector<std::int32_t> ranks;  // row-major ids.size() x list_count; 0 = absent
+	std::int32_t
+	ListRank(std::size_t row, std::size_t list) const
+	{
+		return ranks[row * list_count + list];
+	}
+};
+
+inline constexpr int kDefaultK = 60;
+
+// Throws Error (22023) when k < 1, when the weight count differs from the
+// list count, or a weight is negative or not finite.
+FusedRows Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k);
+
+} // namespace agentgres::core::rrf

@@ -1,0 +1,80 @@
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "core/error.hpp"
+
+#include "boundary.hpp"
+
+namespace agentgres::pg {
+namespace {
+
+// What an exception said, kept in plain buffers so that no PostgreSQL call
+// (and so no longjmp) happens while the exception object is alive.
+struct PendingError {
+	char sqlstate[6] = "XX000";
+	char message[1024] = "";
+	char detail[1024] = "";
+	char hint[512] = "";
+};
+
+void
+CopyTruncated(char *destination, std::size_t capacity, const char *source) noexcept
+{
+	const std::size_t length = strnlen(source, capacity - 1);
+	std::memcpy(destination, source, length);
+	destination[length] = '\0';
+}
+
+} // namespace
+
+Datum
+InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
+{
+	PendingError pending;
+	ErrorData *pg_error = nullptr;
+
+	try {
+		return body(fcinfo);
+	} catch (const PgError &e) {
+		pg_error = e.data();
+	} catch (const core::Error &e) {
+		CopyTruncated(pending.sqlstate, sizeof pending.sqlstate, core::Sqlstate(e.code()));
+		CopyTruncated(pending.message, sizeof pending.message, e.what());
+		CopyTruncated(pending.detail, sizeof pending.detail, e.detail().c_str());
+		CopyTruncated(pending.hint, sizeof pending.hint, e.hint().c_str());
+	} catch (const std::bad_alloc &) {
+		CopyTruncated(pending.sqlstate, sizeof pending.sqlstate, "53200");
+		CopyTruncated(pending.message, sizeof pending.message, "out of memory");
+	} catch (const std::exception &e) {
+		CopyTruncated(pending.message, sizeof pending.message, "internal error in agentgres");
+		CopyTruncated(pending.detail, sizeof pending.detail, e.what());
+	} catch (...) {
+		CopyTruncated(pending.message, sizeof pending.message, "internal error in agentgres");
+		CopyTruncated(pending.detail, sizeof pending.detail, "An exception of unknown type was thrown.");
+	}
+
+	// Every exception object is destroyed by now; longjmp-ing is safe.
+	if (pg_error != nullptr)
+		ReThrowError(pg_error);
+
+	const char *s = pending.sqlstate;
+	ereport(ERROR, errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])), errmsg_internal("%s", pending.message),
+	        pending.detail[0] != '\0' ? errdetail_internal("%s", pending.detail) : 0,
+	        pending.hint[0] != '\0' ? errhint("%s", pending.hint) : 0);
+	pg_unreachable();
+}
+
+void *
+AllocOrThrow(std::size_t size)
+{
+	if (!AllocSizeIsValid(size))
+		throw core::Error(core::ErrorCode::kProgramLimitExceeded, "requested allocation is too large",
+		                  "The request was " + std::to_string(size) + " bytes; the limit is 1 GB.");
+	void *memory = palloc_extended(size, MCXT_ALLOC_NO_OOM);
+	if (memory == nullptr)
+		throw std::bad_alloc();
+	return memory;
+}
+
+} // namespace agentgres::pg

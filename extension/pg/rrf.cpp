@@ -1,0 +1,201 @@
+// agentgres.rrf(VARIADIC "any") and agentgres.rrf_weighted(k, weights,
+// VARIADIC "any"): reciprocal rank fusion of bigint[] id lists.
+//
+// "any" is used instead of bigint[] so that lists of different lengths can be
+// passed as separate arguments (a VARIADIC bigint[][] would have to be
+// rectangular). Each argument's type is checked against bigint[] here.
+#include <cstdint>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rrf.hpp"
+#include "boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+}
+
+namespace core = agentgres::core;
+namespace rrf = agentgres::core::rrf;
+using agentgres::pg::PgCall;
+
+namespace {
+
+// One list as read from its argument, in palloc'd memory.
+struct ListArgument {
+	bool is_null;
+	int length;
+	int64 *ids;
+	bool *element_is_null;
+};
+
+struct ListArguments {
+	int count;
+	ListArgument *lists;
+};
+
+// Reads a one-dimensional bigint[] (or one row of a two-dimensional one).
+ListArgument
+ReadList(Datum *elements, bool *nulls, int length)
+{
+	ListArgument list{false, length, static_cast<int64 *>(palloc(sizeof(int64) * (length + 1))),
+	                  static_cast<bool *>(palloc(sizeof(bool) * (length + 1)))};
+	for (int i = 0; i < length; ++i) {
+		list.element_is_null[i] = nulls[i];
+		list.ids[i] = nulls[i] ? 0 : DatumGetInt64(elements[i]);
+	}
+	return list;
+}
+
+void
+Deconstruct(ArrayType *array, Datum **elements, bool **nulls, int *count)
+{
+	deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elements, nulls, count);
+}
+
+// Collects the lists from arguments first..nargs-1 (PostgreSQL calls only).
+ListArguments
+CollectLists(FunctionCallInfo fcinfo, int first)
+{
+	const int nargs = PG_NARGS();
+	ListArguments out{0, nullptr};
+
+	if (get_fn_expr_variadic(fcinfo->flinfo)) {
+		// Called as f(VARIADIC array): the lists are the rows of one array.
+		if (nargs <= first || PG_ARGISNULL(first))
+			return out;
+		const Oid type = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, first));
+		if (type != INT8ARRAYOID)
+			ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH),
+			        errmsg("VARIADIC argument of rrf must be of type bigint[], not %s", format_type_be(type)));
+		ArrayType *array = PG_GETARG_ARRAYTYPE_P(first);
+		Datum *elements;
+		bool *nulls;
+		int total;
+		Deconstruct(array, &elements, &nulls, &total);
+		if (ARR_NDIM(array) == 0)
+			return out;
+		if (ARR_NDIM(array) > 2)
+			ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION),
+			        errmsg("VARIADIC argument of rrf must have one or two dimensions"));
+		const int rows = ARR_NDIM(array) == 1 ? 1 : ARR_DIMS(array)[0];
+		const int width = ARR_NDIM(array) == 1 ? total : ARR_DIMS(array)[1];
+		out.count = rows;
+		out.lists = static_cast<ListArgument *>(palloc(sizeof(ListArgument) * rows));
+		for (int r = 0; r < rows; ++r)
+			out.lists[r] = ReadList(elements + static_cast<std::ptrdiff_t>(r) * width,
+			                        nulls + static_cast<std::ptrdiff_t>(r) * width, width);
+		return out;
+	}
+
+	out.count = nargs - first;
+	out.lists = static_cast<ListArgument *>(palloc(sizeof(ListArgument) * (out.count + 1)));
+	for (int a = first; a < nargs; ++a) {
+		const Oid type = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, a));
+		if (type != INT8ARRAYOID)
+			ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH),
+			        errmsg("argument %d of rrf must be of type bigint[], not %s", a + 1, format_type_be(type)),
+			        errhint("Cast each list to bigint[], for example ARRAY[3, 1, 2]::bigint[]."));
+		ListArgument &list = out.lists[a - first];
+		if (PG_ARGISNULL(a)) {
+			list = ListArgument{true, 0, nullptr, nullptr};
+			continue;
+		}
+		ArrayType *array = PG_GETARG_ARRAYTYPE_P(a);
+		if (ARR_NDIM(array) > 1)
+			ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION),
+			        errmsg("argument %d of rrf must be a one-dimensional array", a + 1));
+		Datum *elements;
+		bool *nulls;
+		int length;
+		Deconstruct(array, &elements, &nulls, &length);
+		list = ReadList(elements, nulls, length);
+	}
+	return out;
+}
+
+// Emits the fused rows into the materialized result set.
+void
+EmitRows(FunctionCallInfo fcinfo, const rrf::FusedRows &fused)
+{
+	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	const int list_count = static_cast<int>(fused.list_count);
+	Datum *rank_datums = static_cast<Datum *>(palloc(sizeof(Datum) * (list_count + 1)));
+	bool *rank_nulls = static_cast<bool *>(palloc(sizeof(bool) * (list_count + 1)));
+	for (std::size_t row = 0; row < fused.ids.size(); ++row) {
+		for (int l = 0; l < list_count; ++l) {
+			const int32 rank = fused.ListRank(row, static_cast<std::size_t>(l));
+			rank_nulls[l] = rank == 0;
+			rank_datums[l] = Int32GetDatum(rank);
+		}
+		int dims[1] = {list_count};
+		int lower_bounds[1] = {1};
+		ArrayType *ranks =
+		    construct_md_array(rank_datums, rank_nulls, 1, dims, lower_bounds, INT4OID, sizeof(int32), true,
+		                       TYPALIGN_INT);
+		Datum values[4] = {Int64GetDatum(fused.ids[row]), Float8GetDatum(fused.scores[row]),
+		                   Int32GetDatum(static_cast<int32>(row + 1)), PointerGetDatum(ranks)};
+		bool nulls[4] = {false, false, false, false};
+		tuplestore_putvalues(result_info->setResult, result_info->setDesc, values, nulls);
+		pfree(ranks);
+	}
+}
+
+// Fuses the collected lists with the given constant and weights (nullptr
+// weights means 1 for every list).
+Datum
+FuseAndEmit(FunctionCallInfo fcinfo, const ListArguments &arguments, int k, const double *weights)
+{
+	std::vector<rrf::RankedList> lists;
+	lists.reserve(static_cast<std::size_t>(arguments.count));
+	for (int i = 0; i < arguments.count; ++i) {
+		const ListArgument &a = arguments.lists[i];
+		const auto length = static_cast<std::size_t>(a.length);
+		lists.push_back(rrf::RankedList{a.is_null, {a.ids, length}, {a.element_is_null, length}});
+	}
+	std::vector<double> weight_vector;
+	if (weights == nullptr)
+		weight_vector.assign(lists.size(), 1.0);
+	const rrf::FusedRows fused =
+	    rrf::Fuse(lists, weights == nullptr ? std::span<const double>(weight_vector)
+	                                        : std::span<const double>(weights, lists.size()),
+	              k);
+	PgCall([&] { EmitRows(fcinfo, fused); });
+	return static_cast<Datum>(0);
+}
+
+} // namespace
+
+// rrf(VARIADIC lists "any"): k = 60, all weights 1.
+AGENTGRES_FUNCTION(agentgres_rrf)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	const ListArguments arguments = CollectLists(fcinfo, 0);
+	return FuseAndEmit(fcinfo, arguments, rrf::kDefaultK, nullptr);
+}
+
+// rrf_weighted(k integer, weights double precision[], VARIADIC lists "any").
+AGENTGRES_FUNCTION(agentgres_rrf_weighted)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("rrf constant k must not be null"));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("rrf weights must not be null"));
+	const int32 k = PG_GETARG_INT32(0);
+	ArrayType *weight_array = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(weight_array) > 1)
+		ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION), errmsg("rrf weights must be a one-dimensional array"));
+	if (array_contains_nulls(weight_array))
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("rrf weights must not contain nulls"));
+	const int weight_count = ARR_NDIM(weight_array) == 0 ? 0 : ARR_DIMS(weight_array)[0];
+	const auto *weights = reinterpret_cast<const double *>(ARR_DATA_PTR(weight_array));
+	InitMaterializedSRF(fcinfo, 0);
+	const ListArguments arguments = CollectLists(fcinfo, 2);
+	if (weight_count != arguments.count)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue,
+		                  "number of weights (" + std::to_string(weight_count) + ") does not match number of lists (" +
+		                      std::to_string(arguments.count) + ")");
+	return FuseAndEmit(fcinfo, arguments, k, weights);
+}

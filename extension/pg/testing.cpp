@@ -1,0 +1,71 @@
+// Entry points for the regression tests of the C++/PostgreSQL boundary.
+//
+// They are in the library but not in the install script: a test creates them
+// with CREATE FUNCTION ... AS '$libdir/agentgres', '<symbol>' (superuser
+// only), proves the boundary, and drops them again.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/topk.hpp"
+#include "boundary.hpp"
+
+extern "C" {
+#include "utils/fmgrprotos.h"
+}
+
+namespace core = agentgres::core;
+using agentgres::pg::PgCall;
+
+// agentgres_test_throw(kind text): throws a C++ exception of the named kind
+// from a kernel-like frame, to check the SQLSTATE each one reports.
+AGENTGRES_FUNCTION(agentgres_test_throw)
+{
+	const char *kind_text = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const std::string kind = kind_text;
+	const std::vector<int> owned(1000, 7); // an object the unwinding must destroy
+	if (kind == "data")
+		throw core::Error(core::ErrorCode::kDataException, "kernel rejected the data", "Detail sentence.",
+		                  "Hint sentence.");
+	if (kind == "limit")
+		throw core::Error(core::ErrorCode::kProgramLimitExceeded, "kernel limit exceeded");
+	if (kind == "bad_alloc")
+		throw std::bad_alloc();
+	if (kind == "std")
+		throw std::runtime_error("plain standard exception");
+	if (kind == "unknown")
+		throw 42;
+	PG_RETURN_INT32(static_cast<int32>(owned.size()));
+}
+
+// agentgres_test_pg_error_in_cpp(kind text): keeps C++ objects alive (a
+// counted top-k selector among them) while PostgreSQL raises an error below
+// them: "division_by_zero" through a built-in function, "cancel" by waiting in
+// CHECK_FOR_INTERRUPTS until statement_timeout fires (at most 10 s).
+AGENTGRES_FUNCTION(agentgres_test_pg_error_in_cpp)
+{
+	const char *kind_text = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const std::string kind = kind_text;
+	core::TopK selector(10);
+	selector.Offer(1, 0.5);
+	const std::string owned(4096, 'x');
+	if (kind == "division_by_zero") {
+		PgCall([] { return DirectFunctionCall2(int4div, Int32GetDatum(1), Int32GetDatum(0)); });
+	} else if (kind == "cancel") {
+		PgCall([] {
+			for (int i = 0; i < 10000; ++i) {
+				pg_usleep(1000L);
+				CHECK_FOR_INTERRUPTS();
+			}
+		});
+	}
+	PG_RETURN_INT64(static_cast<int64>(owned.size() + selector.size()));
+}
+
+// agentgres_test_live_selectors(): how many top-k selectors exist in this
+// backend; 0 after any statement, whether it succeeded or failed.
+AGENTGRES_FUNCTION(agentgres_test_live_selectors)
+{
+	PG_RETURN_INT64(core::TopK::LiveInstances());
+}

@@ -1,0 +1,301 @@
+// agentgres.top_k(rel, id_column, vector_column, query, k, metric): exact
+// k-nearest neighbours.
+//
+// The fast path reads a heap table directly (heap_getnext in page mode: one
+// visibility check per page, no executor, no per-row function calls) and
+// feeds a bounded heap in C++. It behaves like the SELECT it replaces:
+// AccessShareLock held to the end of the transaction, the statement's MVCC
+// snapshot, table or column SELECT privilege required. Relations the fast
+// path cannot read as a SELECT would (views, partitioned and foreign tables,
+// other table access methods, and tables with row-level security active for
+// the caller) go through the executor with SPI, so policies and view
+// definitions apply.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/distance.hpp"
+#include "core/embedding.hpp"
+#include "core/error.hpp"
+#include "core/topk.hpp"
+#include "embedding.hpp"
+#include "boundary.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "parser/parse_coerce.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+}
+
+namespace core = agentgres::core;
+namespace dist = agentgres::core::distance;
+using agentgres::pg::EmbeddingHeader;
+using agentgres::pg::PgCall;
+
+namespace {
+
+// Large enough for any retrieval use; ORDER BY ... LIMIT serves bigger sets.
+constexpr int32 kMaxK = 1000000;
+
+// Rows between resets of the scratch context that holds detoasted values.
+constexpr int kDetoastResetInterval = 256;
+
+// Everything the scan needs, resolved before it starts. Plain data only: the
+// scan runs under PgCall and must not own C++ objects.
+struct ScanPlan {
+	Oid relid;
+	char relkind;
+	AttrNumber id_attnum;
+	AttrNumber vector_attnum;
+	const char *id_column;
+	const char *vector_column;
+	std::size_t dims;
+	const dist::QueryScorer *scorer;
+	core::TopK *selector;
+};
+
+// Resolves a column of the relation and checks its type against what top_k
+// accepts. Runs inside PgCall (catalog lookups may error).
+AttrNumber
+ResolveColumn(Oid relid, const char *column, bool is_id, Oid embedding_type)
+{
+	const AttrNumber attnum = get_attnum(relid, column);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR, errcode(ERRCODE_UNDEFINED_COLUMN),
+		        errmsg("column \"%s\" of relation \"%s\" does not exist", column, get_rel_name(relid)));
+	if (attnum < 0)
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		        errmsg("cannot use system column \"%s\" in top_k", column));
+	const Oid type = getBaseType(get_atttype(relid, attnum));
+	if (is_id) {
+		if (type != INT8OID && type != INT4OID && type != INT2OID)
+			ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH),
+			        errmsg("id column \"%s\" must be of type bigint, integer or smallint, not %s", column,
+			               format_type_be(type)));
+	} else if (type != embedding_type && !IsBinaryCoercible(type, embedding_type)) {
+		ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH),
+		        errmsg("vector column \"%s\" must be of type agentgres.embedding, not %s", column,
+		               format_type_be(type)),
+		        errhint("pgvector columns work after SELECT agentgres.enable_pgvector_interop()."));
+	}
+	return attnum;
+}
+
+// The privilege check of SELECT id_column, vector_column FROM rel.
+void
+CheckSelectPrivilege(Oid relid, char relkind, AttrNumber id_attnum, AttrNumber vector_attnum)
+{
+	const Oid user = GetUserId();
+	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	if (pg_attribute_aclcheck(relid, id_attnum, user, ACL_SELECT) == ACLCHECK_OK &&
+	    pg_attribute_aclcheck(relid, vector_attnum, user, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), get_rel_name(relid));
+}
+
+int64
+IdFromDatum(Datum value, Oid type)
+{
+	switch (type) {
+	case INT2OID:
+		return DatumGetInt16(value);
+	case INT4OID:
+		return DatumGetInt32(value);
+	default:
+		return DatumGetInt64(value);
+	}
+}
+
+// Scores one stored vector, detoasting it into the scratch context when it
+// is compressed, out of line or has a short header. Returns whether it did.
+// May throw (dimension mismatch, bad_alloc from the selector).
+inline bool
+ScoreRow(const ScanPlan &plan, int64 id, Datum vector_datum, MemoryContext scratch)
+{
+	auto *raw = reinterpret_cast<struct varlena *>(DatumGetPointer(vector_datum));
+	const bool detoast = VARATT_IS_EXTENDED(raw);
+	if (detoast) {
+		MemoryContext old = MemoryContextSwitchTo(scratch);
+		raw = PG_DETOAST_DATUM(vector_datum);
+		MemoryContextSwitchTo(old);
+	}
+	const auto *e = reinterpret_cast<const EmbeddingHeader *>(raw);
+	if (static_cast<std::size_t>(e->dims) != plan.dims)
+		core::embedding::CheckSameDimensions(plan.dims, static_cast<std::size_t>(e->dims));
+	if (VARSIZE(raw) != agentgres::pg::EmbeddingSize(plan.dims))
+		agentgres::pg::CheckEmbeddingSize(e);
+	plan.selector->Offer(id, plan.scorer->Distance(agentgres::pg::EmbeddingSpan(e).data()));
+	return detoast;
+}
+
+// The fast path: a page-mode heap scan with the statement's snapshot.
+void
+ScanHeap(const ScanPlan &plan, Relation rel)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	const Oid id_type = getBaseType(TupleDescAttr(desc, plan.id_attnum - 1)->atttypid);
+	MemoryContext scratch =
+	    AllocSetContextCreate(CurrentMemoryContext, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
+	int detoasted_rows = 0;
+
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		CHECK_FOR_INTERRUPTS();
+		bool is_null = false;
+		const Datum vector_datum = heap_getattr(tuple, plan.vector_attnum, desc, &is_null);
+		if (is_null)
+			continue;
+		const Datum id_datum = heap_getattr(tuple, plan.id_attnum, desc, &is_null);
+		if (is_null)
+			continue;
+		if (ScoreRow(plan, IdFromDatum(id_datum, id_type), vector_datum, scratch) &&
+		    ++detoasted_rows % kDetoastResetInterval == 0)
+			MemoryContextReset(scratch);
+	}
+	table_endscan(scan);
+	MemoryContextDelete(scratch);
+}
+
+// The general path: SELECT id, vector FROM rel through the executor, in
+// batches from a read-only cursor.
+void
+ScanWithExecutor(const ScanPlan &plan)
+{
+	constexpr long kBatchRows = 1000;
+	const char *relation_name =
+	    quote_qualified_identifier(get_namespace_name(get_rel_namespace(plan.relid)), get_rel_name(plan.relid));
+	const char *query = psprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL",
+	                             quote_identifier(plan.id_column), quote_identifier(plan.vector_column),
+	                             relation_name, quote_identifier(plan.id_column),
+	                             quote_identifier(plan.vector_column));
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext scratch = AllocSetContextCreate(caller, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	SPIPlanPtr spi_plan = SPI_prepare(query, 0, nullptr);
+	if (spi_plan == nullptr)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare top_k scan: %s",
+		                                                       SPI_result_code_string(SPI_result)));
+	Portal portal = SPI_cursor_open(nullptr, spi_plan, nullptr, nullptr, true);
+	for (;;) {
+		SPI_cursor_fetch(portal, true, kBatchRows);
+		if (SPI_processed == 0)
+			break;
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		const Oid id_type = getBaseType(SPI_gettypeid(desc, 1));
+		for (uint64 i = 0; i < SPI_processed; ++i) {
+			CHECK_FOR_INTERRUPTS();
+			bool is_null = false;
+			HeapTuple tuple = SPI_tuptable->vals[i];
+			const Datum id_datum = SPI_getbinval(tuple, desc, 1, &is_null);
+			const Datum vector_datum = SPI_getbinval(tuple, desc, 2, &is_null);
+			ScoreRow(plan, IdFromDatum(id_datum, id_type), vector_datum, scratch);
+		}
+		MemoryContextReset(scratch);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	MemoryContextDelete(scratch);
+}
+
+// Opens the relation, checks what a SELECT would check, and scans it.
+void
+ScanRelation(ScanPlan &plan, Oid embedding_type)
+{
+	Relation rel = relation_open(plan.relid, AccessShareLock);
+	plan.relkind = rel->rd_rel->relkind;
+	switch (plan.relkind) {
+	case RELKIND_RELATION:
+	case RELKIND_MATVIEW:
+	case RELKIND_VIEW:
+	case RELKIND_PARTITIONED_TABLE:
+	case RELKIND_FOREIGN_TABLE:
+		break;
+	default:
+		ereport(ERROR, errcode(ERRCODE_WRONG_OBJECT_TYPE),
+		        errmsg("\"%s\" is not a table, view or materialized view", RelationGetRelationName(rel)));
+	}
+	if (RELATION_IS_OTHER_TEMP(rel))
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		        errmsg("cannot access temporary tables of other sessions"));
+	if (plan.relkind == RELKIND_MATVIEW && !RelationIsPopulated(rel))
+		ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		        errmsg("materialized view \"%s\" has not been populated", RelationGetRelationName(rel)),
+		        errhint("Use the REFRESH MATERIALIZED VIEW command."));
+
+	plan.id_attnum = ResolveColumn(plan.relid, plan.id_column, true, embedding_type);
+	plan.vector_attnum = ResolveColumn(plan.relid, plan.vector_column, false, embedding_type);
+	CheckSelectPrivilege(plan.relid, plan.relkind, plan.id_attnum, plan.vector_attnum);
+
+	const bool heap_fast_path = (plan.relkind == RELKIND_RELATION || plan.relkind == RELKIND_MATVIEW) &&
+	                            rel->rd_tableam == GetHeapamTableAmRoutine() &&
+	                            check_enable_rls(plan.relid, InvalidOid, false) != RLS_ENABLED;
+	if (heap_fast_path)
+		ScanHeap(plan, rel);
+	else
+		ScanWithExecutor(plan);
+	relation_close(rel, NoLock); // keep the lock to end of transaction, as SELECT does
+}
+
+} // namespace
+
+AGENTGRES_FUNCTION(agentgres_top_k)
+{
+	// Arguments and the result set first: PostgreSQL calls while no C++
+	// object is alive.
+	const Oid relid = PG_GETARG_OID(0);
+	const char *id_column = NameStr(*PG_GETARG_NAME(1));
+	const char *vector_column = NameStr(*PG_GETARG_NAME(2));
+	EmbeddingHeader *query = agentgres::pg::EmbeddingArg(fcinfo, 3);
+	const int32 k = PG_GETARG_INT32(4);
+	const char *metric_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	const Oid embedding_type =
+	    GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"),
+	                    ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	InitMaterializedSRF(fcinfo, 0);
+	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+
+	const dist::Metric metric = dist::ParseMetric(metric_name);
+	if (k < 0)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "k must not be negative",
+		                  "k was " + std::to_string(k) + ".");
+	if (k > kMaxK)
+		throw core::Error(core::ErrorCode::kProgramLimitExceeded,
+		                  "k must not exceed " + std::to_string(kMaxK),
+		                  {}, "Use ORDER BY with a distance operator and LIMIT for larger result sets.");
+	agentgres::pg::CheckEmbeddingSize(query);
+
+	const dist::QueryScorer scorer(agentgres::pg::EmbeddingSpan(query), metric);
+	core::TopK selector(static_cast<std::size_t>(k));
+	ScanPlan plan{relid,  RELKIND_RELATION, InvalidAttrNumber, InvalidAttrNumber, id_column, vector_column,
+	              scorer.dimensions(), &scorer, &selector};
+	if (k > 0)
+		PgCall([&] { ScanRelation(plan, embedding_type); });
+
+	const std::vector<core::Neighbor> neighbors = selector.TakeSorted();
+	PgCall([&] {
+		for (const core::Neighbor &n : neighbors) {
+			Datum values[2] = {Int64GetDatum(n.id), Float8GetDatum(n.distance)};
+			bool nulls[2] = {false, false};
+			tuplestore_putvalues(result_info->setResult, result_info->setDesc, values, nulls);
+		}
+	});
+	return static_cast<Datum>(0);
+}

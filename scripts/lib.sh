@@ -1,0 +1,112 @@
+# Shared helpers for the agentgres scripts. Source it; do not run it.
+#
+# PostgreSQL refuses to run as root, so when these scripts run as root the
+# server and its tools run as the unprivileged "postgres" account (created by
+# Debian's postgresql package); otherwise they run as the invoking user.
+
+set -euo pipefail
+
+AGENTGRES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+log() { printf '\033[1m[agentgres]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[agentgres] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root (directly, or through sudo).
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+# The account that owns and runs PostgreSQL clusters.
+pg_account() {
+	if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi
+}
+
+# Runs a command as the cluster account.
+as_pg() {
+	if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Installs the Debian packages the build, the tests and the benchmarks need.
+install_dependencies() {
+	local packages=(
+		build-essential cmake pkg-config
+		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev
+		libeigen3-dev nlohmann-json3-dev
+		libgtest-dev libgmock-dev libbenchmark-dev
+	)
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		log "installing Debian packages: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# Debian's postgresql package starts a system cluster on 5432; ours use
+	# their own ports and sockets, so it does not matter whether it runs.
+}
+
+# Builds the module the PGXS way and installs it into the server's directories.
+build_and_install_extension() {
+	log "building the extension (PGXS)"
+	make -C "$AGENTGRES_ROOT" -f Makefile.pgxs -j"$(nproc)" PG_CONFIG="$PG_BIN/pg_config" ${AGENTGRES_PGXS_FLAGS:-} >/dev/null
+	log "installing the extension into $("$PG_BIN/pg_config" --pkglibdir)"
+	as_root make -C "$AGENTGRES_ROOT" -f Makefile.pgxs PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+}
+
+# A directory the cluster account can own: under the project when it can reach
+# it, otherwise under /var/tmp (e.g. a checkout in root's 0700 home).
+cluster_base_dir() {
+	local wanted="$1"
+	mkdir -p "$wanted"
+	if [[ $(id -u) -eq 0 ]]; then
+		chown "$(pg_account)" "$wanted"
+		if ! runuser -u postgres -- test -w "$wanted"; then
+			local fallback
+			fallback="/var/tmp/agentgres-$(printf '%s' "$wanted" | md5sum | cut -c1-12)"
+			mkdir -p "$fallback"
+			chown postgres "$fallback"
+			log "the postgres account cannot reach $wanted; using $fallback"
+			wanted="$fallback"
+		fi
+	fi
+	echo "$wanted"
+}
+
+# Creates (if needed) and starts a cluster: cluster_start DIR PORT
+# The server listens only on a Unix socket in DIR/run; local connections are
+# trusted, so reach it as: psql -h DIR/run -p PORT -U postgres
+cluster_start() {
+	local base="$1" port="$2"
+	local data="$base/data" run="$base/run"
+	if [[ ! -s "$data/PG_VERSION" ]]; then
+		log "creating a PostgreSQL cluster in $data"
+		as_pg mkdir -p "$data" "$run"
+		as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+			--encoding=UTF8 --locale=C.UTF-8 >/dev/null
+		as_pg tee -a "$data/postgresql.conf" >/dev/null <<-CONF
+		# agentgres private cluster
+		listen_addresses = ''
+		port = $port
+		unix_socket_directories = '$run'
+		shared_buffers = '256MB'
+		max_connections = 50
+		logging_collector = off
+		CONF
+	fi
+	as_pg mkdir -p "$run"
+	if as_pg "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+		log "PostgreSQL is already running in $data"
+	else
+		as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$base/postgresql.log" -w -t 60 start >/dev/null \
+			|| { tail -20 "$base/postgresql.log" >&2; die "PostgreSQL did not start (log: $base/postgresql.log)"; }
+	fi
+}
+
+cluster_stop() {
+	local base="$1"
+	[[ -d "$base/data" ]] || return 0
+	as_pg "$PG_BIN/pg_ctl" -D "$base/data" -m fast -w stop >/dev/null 2>&1 || true
+}

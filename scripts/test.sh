@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The second README command: installs the dependencies, builds everything
+# (CMake: kernels, module, unit tests, benchmarks; PGXS: the module DBAs
+# install), and runs every test:
+#   1. GoogleTest unit tests of the kernels
+#   2. the same unit tests under AddressSanitizer + UBSan
+#   3. pg_regress against a throwaway cluster run by an unprivileged account
+#   4. the upgrade test (every older version updated to the current one equals
+#      a fresh install)
+#   5. integration tests against the same cluster (tests/integration/*.sh)
+# and ends with one summary line "N passed, N failed".
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BUILD="$AGENTGRES_ROOT/build"
+BUILD_ASAN="$AGENTGRES_ROOT/build-asan"
+PORT="${AGENTGRES_TEST_PGPORT:-5441}"
+JOBS="$(nproc)"
+passed=0
+failed=0
+failures=()
+
+record() { # record NAME STATUS
+	if [[ "$2" -eq 0 ]]; then
+		passed=$((passed + 1)); log "PASS $1"
+	else
+		failed=$((failed + 1)); failures+=("$1"); log "FAIL $1"
+	fi
+}
+
+install_dependencies
+
+# The schedule must list every regress file.
+for f in "$AGENTGRES_ROOT"/tests/regress/sql/*.sql; do
+	name="$(basename "$f" .sql)"
+	grep -qx "test: $name" "$AGENTGRES_ROOT/tests/regress/schedule" || die "tests/regress/schedule misses $name"
+done
+
+log "building with CMake (warnings are errors)"
+cmake -S "$AGENTGRES_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTGRES_WERROR=ON >/dev/null
+cmake --build "$BUILD" -j"$JOBS"
+
+log "unit tests"
+set +e
+(cd "$BUILD" && ctest --output-on-failure -j"$JOBS")
+record "unit tests (ctest)" $?
+set -e
+
+log "building the unit tests with AddressSanitizer + UBSan"
+cmake -S "$AGENTGRES_ROOT" -B "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DAGENTGRES_SANITIZE=ON \
+	-DAGENTGRES_BUILD_EXTENSION=OFF -DAGENTGRES_BUILD_BENCH=OFF -DAGENTGRES_WERROR=ON >/dev/null
+cmake --build "$BUILD_ASAN" -j"$JOBS" --target agentgres_unit_tests
+set +e
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	"$BUILD_ASAN/agentgres_unit_tests" --gtest_brief=1
+record "unit tests under ASan/UBSan" $?
+set -e
+
+AGENTGRES_PGXS_FLAGS="PG_CXXFLAGS+=-Werror" build_and_install_extension
+
+CLUSTER="$(cluster_base_dir "$BUILD/test-cluster")"
+cluster_stop "$CLUSTER"
+as_pg rm -rf "$CLUSTER/data"
+cluster_start "$CLUSTER" "$PORT"
+trap 'cluster_stop "$CLUSTER"' EXIT
+export PGHOST="$CLUSTER/run" PGPORT="$PORT" PGUSER=postgres
+
+log "pg_regress"
+set +e
+rm -rf "$AGENTGRES_ROOT/tests/regress/output"
+mkdir -p "$AGENTGRES_ROOT/tests/regress/output"
+make -C "$AGENTGRES_ROOT" -f Makefile.pgxs PG_CONFIG="$PG_BIN/pg_config" installcheck
+status=$?
+if [[ $status -ne 0 && -f "$AGENTGRES_ROOT/tests/regress/output/regression.diffs" ]]; then
+	head -200 "$AGENTGRES_ROOT/tests/regress/output/regression.diffs"
+fi
+record "pg_regress" $status
+set -e
+
+for t in "$AGENTGRES_ROOT"/tests/integration/*.sh; do
+	[[ -e "$t" ]] || continue
+	log "integration: $(basename "$t")"
+	set +e
+	bash "$t"
+	record "integration $(basename "$t" .sh)" $?
+	set -e
+done
+
+echo
+if ((failed)); then
+	printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))

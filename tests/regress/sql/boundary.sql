@@ -1,0 +1,58 @@
+-- The C++/PostgreSQL boundary in both directions.
+SET search_path = agentgres, public;
+\set VERBOSITY verbose
+CREATE FUNCTION pg_temp.test_throw(text) RETURNS integer
+	AS '$libdir/agentgres', 'agentgres_test_throw' LANGUAGE C STRICT;
+CREATE FUNCTION pg_temp.test_pg_error_in_cpp(text) RETURNS bigint
+	AS '$libdir/agentgres', 'agentgres_test_pg_error_in_cpp' LANGUAGE C STRICT;
+CREATE FUNCTION pg_temp.live_selectors() RETURNS bigint
+	AS '$libdir/agentgres', 'agentgres_test_live_selectors' LANGUAGE C STRICT;
+
+-- C++ -> PostgreSQL: each exception becomes an ERROR with its own SQLSTATE,
+-- detail and hint; the session goes on.
+SELECT pg_temp.test_throw('none');
+SELECT pg_temp.test_throw('data');
+SELECT pg_temp.test_throw('limit');
+SELECT pg_temp.test_throw('bad_alloc');
+SELECT pg_temp.test_throw('std');
+SELECT pg_temp.test_throw('unknown');
+SELECT 1 AS still_connected;
+
+-- PostgreSQL -> C++: an error raised under live C++ objects unwinds them and
+-- reaches the client unchanged (division_by_zero 22012, query_canceled 57014).
+SELECT pg_temp.test_pg_error_in_cpp('none');
+SELECT pg_temp.test_pg_error_in_cpp('division_by_zero');
+SET statement_timeout = '50ms';
+SELECT pg_temp.test_pg_error_in_cpp('cancel');
+RESET statement_timeout;
+SELECT pg_temp.live_selectors();
+
+-- the same inside a transaction: the transaction is aborted, not corrupted
+BEGIN;
+SELECT pg_temp.test_throw('data');
+SELECT 1;
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+SELECT pg_temp.test_pg_error_in_cpp('division_by_zero');
+ROLLBACK TO SAVEPOINT s;
+SELECT pg_temp.live_selectors();
+COMMIT;
+
+-- a PostgreSQL error in the middle of a top_k scan (through the executor:
+-- a view whose column fails on one row) leaves no selector behind
+CREATE TABLE boom_base (id bigint, e embedding(2));
+INSERT INTO boom_base SELECT i, ARRAY[i, 1]::embedding FROM generate_series(1, 5000) AS i;
+CREATE VIEW boom AS SELECT CASE WHEN id = 4321 THEN id / (id - 4321) ELSE id END AS id, e FROM boom_base;
+\set VERBOSITY terse
+SELECT * FROM top_k('boom', 'id', 'e', '[1,1]', 3, 'l2');
+SELECT pg_temp.live_selectors();
+-- and a cancel in the middle of a scan (each row of the view sleeps 1 ms)
+CREATE VIEW slow AS SELECT id, e FROM boom_base WHERE pg_sleep(0.001) IS NOT NULL;
+SET statement_timeout = '200ms';
+SELECT * FROM top_k('slow', 'id', 'e', '[1,1]', 3, 'l2');
+RESET statement_timeout;
+SELECT pg_temp.live_selectors();
+DROP VIEW slow;
+DROP VIEW boom;
+DROP TABLE boom_base;
