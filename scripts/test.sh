@@ -55,7 +55,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 record "unit tests under ASan/UBSan" $?
 set -e
 
-AGENTGRES_PGXS_FLAGS="PG_CXXFLAGS+=-Werror" build_and_install_extension
+AGENTGRES_PGXS_FLAGS="EXTRA_CXXFLAGS=-Werror" build_and_install_extension
 
 CLUSTER="$(cluster_base_dir "$BUILD/test-cluster")"
 cluster_stop "$CLUSTER"

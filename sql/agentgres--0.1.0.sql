@@ -109,6 +109,11 @@ CREATE FUNCTION agentgres.norm(agentgres.embedding) RETURNS double precision
 	AS 'MODULE_PATHNAME', 'agentgres_embedding_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION agentgres.normalize(agentgres.embedding) RETURNS agentgres.embedding
 	AS 'MODULE_PATHNAME', 'agentgres_embedding_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- NORMALIZE(...) is SQL-standard syntax that the parser always maps to
+-- pg_catalog.normalize(text): call agentgres.normalize(e) qualified, or
+-- l2_normalize(e) (pgvector's name), which needs no schema.
+CREATE FUNCTION agentgres.l2_normalize(agentgres.embedding) RETURNS agentgres.embedding
+	AS 'MODULE_PATHNAME', 'agentgres_embedding_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION agentgres.kernel_isa() RETURNS text
 	AS 'MODULE_PATHNAME', 'agentgres_kernel_isa' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
@@ -125,6 +130,8 @@ COMMENT ON FUNCTION agentgres.dims(agentgres.embedding) IS 'number of dimensions
 COMMENT ON FUNCTION agentgres.norm(agentgres.embedding) IS 'Euclidean norm';
 COMMENT ON FUNCTION agentgres.normalize(agentgres.embedding) IS
 	'unit vector in the same direction; a zero vector stays zero';
+COMMENT ON FUNCTION agentgres.l2_normalize(agentgres.embedding) IS
+	'unit vector in the same direction (same as agentgres.normalize, callable without the schema)';
 COMMENT ON FUNCTION agentgres.kernel_isa() IS
 	'instruction set the distance kernels use in this backend: avx512, avx2 or portable';
 

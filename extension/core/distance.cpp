@@ -38,10 +38,8 @@ L2SquaredPortable(const float *a, const float *b, std::size_t n) noexcept
 float
 DotAndNormPortable(const float *q, const float *x, std::size_t n, float *x_norm_squared) noexcept
 {
-	const auto size = static_cast<Eigen::Index>(n);
-	const ConstVectorMap xv(x, size);
-	*x_norm_squared = xv.squaredNorm();
-	return ConstVectorMap(q, size).dot(xv);
+	*x_norm_squared = DotPortable(x, x, n);
+	return DotPortable(q, x, n);
 }
 
 constexpr Kernels kPortable{Isa::kPortable, "portable", DotPortable, L2SquaredPortable, DotAndNormPortable};
@@ -119,25 +117,35 @@ L2SquaredAvx2(const float *a, const float *b, std::size_t n) noexcept
 	return HorizontalSum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
 }
 
+// Mirrors DotAvx2's accumulator layout exactly, so both results are bit for
+// bit what dot(q, x) and dot(x, x) return: top_k then reports the same
+// distance as the <=> operator.
 AVX2_TARGET float
 DotAndNormAvx2(const float *q, const float *x, std::size_t n, float *x_norm_squared) noexcept
 {
 	__m256 dot0 = _mm256_setzero_ps(), dot1 = _mm256_setzero_ps();
+	__m256 dot2 = _mm256_setzero_ps(), dot3 = _mm256_setzero_ps();
 	__m256 nrm0 = _mm256_setzero_ps(), nrm1 = _mm256_setzero_ps();
+	__m256 nrm2 = _mm256_setzero_ps(), nrm3 = _mm256_setzero_ps();
 	std::size_t i = 0;
-	for (; i + 16 <= n; i += 16) {
+	for (; i + 32 <= n; i += 32) {
 		const __m256 x0 = _mm256_loadu_ps(x + i);
 		const __m256 x1 = _mm256_loadu_ps(x + i + 8);
+		const __m256 x2 = _mm256_loadu_ps(x + i + 16);
+		const __m256 x3 = _mm256_loadu_ps(x + i + 24);
 		dot0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x0, dot0);
 		dot1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), x1, dot1);
+		dot2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), x2, dot2);
+		dot3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), x3, dot3);
 		nrm0 = _mm256_fmadd_ps(x0, x0, nrm0);
 		nrm1 = _mm256_fmadd_ps(x1, x1, nrm1);
+		nrm2 = _mm256_fmadd_ps(x2, x2, nrm2);
+		nrm3 = _mm256_fmadd_ps(x3, x3, nrm3);
 	}
-	if (i + 8 <= n) {
+	for (; i + 8 <= n; i += 8) {
 		const __m256 x0 = _mm256_loadu_ps(x + i);
 		dot0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x0, dot0);
 		nrm0 = _mm256_fmadd_ps(x0, x0, nrm0);
-		i += 8;
 	}
 	if (i < n) {
 		const __m256i mask = TailMask256(n - i);
@@ -145,8 +153,8 @@ DotAndNormAvx2(const float *q, const float *x, std::size_t n, float *x_norm_squa
 		dot1 = _mm256_fmadd_ps(_mm256_maskload_ps(q + i, mask), x0, dot1);
 		nrm1 = _mm256_fmadd_ps(x0, x0, nrm1);
 	}
-	*x_norm_squared = HorizontalSum256(_mm256_add_ps(nrm0, nrm1));
-	return HorizontalSum256(_mm256_add_ps(dot0, dot1));
+	*x_norm_squared = HorizontalSum256(_mm256_add_ps(_mm256_add_ps(nrm0, nrm1), _mm256_add_ps(nrm2, nrm3)));
+	return HorizontalSum256(_mm256_add_ps(_mm256_add_ps(dot0, dot1), _mm256_add_ps(dot2, dot3)));
 }
 
 constexpr Kernels kAvx2{Isa::kAvx2, "avx2", DotAvx2, L2SquaredAvx2, DotAndNormAvx2};
@@ -213,25 +221,33 @@ L2SquaredAvx512(const float *a, const float *b, std::size_t n) noexcept
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
 }
 
+// Mirrors DotAvx512's accumulator layout (see DotAndNormAvx2).
 AVX512_TARGET float
 DotAndNormAvx512(const float *q, const float *x, std::size_t n, float *x_norm_squared) noexcept
 {
 	__m512 dot0 = _mm512_setzero_ps(), dot1 = _mm512_setzero_ps();
+	__m512 dot2 = _mm512_setzero_ps(), dot3 = _mm512_setzero_ps();
 	__m512 nrm0 = _mm512_setzero_ps(), nrm1 = _mm512_setzero_ps();
+	__m512 nrm2 = _mm512_setzero_ps(), nrm3 = _mm512_setzero_ps();
 	std::size_t i = 0;
-	for (; i + 32 <= n; i += 32) {
+	for (; i + 64 <= n; i += 64) {
 		const __m512 x0 = _mm512_loadu_ps(x + i);
 		const __m512 x1 = _mm512_loadu_ps(x + i + 16);
+		const __m512 x2 = _mm512_loadu_ps(x + i + 32);
+		const __m512 x3 = _mm512_loadu_ps(x + i + 48);
 		dot0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x0, dot0);
 		dot1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), x1, dot1);
+		dot2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 32), x2, dot2);
+		dot3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 48), x3, dot3);
 		nrm0 = _mm512_fmadd_ps(x0, x0, nrm0);
 		nrm1 = _mm512_fmadd_ps(x1, x1, nrm1);
+		nrm2 = _mm512_fmadd_ps(x2, x2, nrm2);
+		nrm3 = _mm512_fmadd_ps(x3, x3, nrm3);
 	}
-	if (i + 16 <= n) {
+	for (; i + 16 <= n; i += 16) {
 		const __m512 x0 = _mm512_loadu_ps(x + i);
 		dot0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), x0, dot0);
 		nrm0 = _mm512_fmadd_ps(x0, x0, nrm0);
-		i += 16;
 	}
 	if (i < n) {
 		const __mmask16 mask = TailMask512(n - i);
@@ -239,8 +255,8 @@ DotAndNormAvx512(const float *q, const float *x, std::size_t n, float *x_norm_sq
 		dot1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, q + i), x0, dot1);
 		nrm1 = _mm512_fmadd_ps(x0, x0, nrm1);
 	}
-	*x_norm_squared = _mm512_reduce_add_ps(_mm512_add_ps(nrm0, nrm1));
-	return _mm512_reduce_add_ps(_mm512_add_ps(dot0, dot1));
+	*x_norm_squared = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(nrm0, nrm1), _mm512_add_ps(nrm2, nrm3)));
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(dot0, dot1), _mm512_add_ps(dot2, dot3)));
 }
 
 constexpr Kernels kAvx512{Isa::kAvx512, "avx512", DotAvx512, L2SquaredAvx512, DotAndNormAvx512};
@@ -369,12 +385,19 @@ InnerProduct(std::span<const float> a, std::span<const float> b) noexcept
 }
 
 double
+NegativeInnerProduct(std::span<const float> a, std::span<const float> b) noexcept
+{
+	return QueryScorer::Negate(Active().dot(a.data(), b.data(), a.size()));
+}
+
+double
 CosineDistance(std::span<const float> a, std::span<const float> b) noexcept
 {
-	float b_norm_squared = 0.0f;
+	// The same three reductions QueryScorer uses, so <=> and top_k agree
+	// exactly, and a <=> b == b <=> a.
 	const Kernels &k = Active();
-	const float dot = k.dot_and_norm(a.data(), b.data(), a.size(), &b_norm_squared);
-	return QueryScorer::CosineDistanceFrom(dot, k.dot(a.data(), a.data(), a.size()), b_norm_squared);
+	return QueryScorer::CosineDistanceFrom(k.dot(a.data(), b.data(), a.size()), k.dot(a.data(), a.data(), a.size()),
+	                                       k.dot(b.data(), b.data(), b.size()));
 }
 
 double

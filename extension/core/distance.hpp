@@ -48,6 +48,8 @@ Metric ParseMetric(std::string_view name);
 // caller checks dimensions and reports mismatches).
 double L2Distance(std::span<const float> a, std::span<const float> b) noexcept;
 double InnerProduct(std::span<const float> a, std::span<const float> b) noexcept;
+// What <#> returns: minus the inner product, so that smaller is closer.
+double NegativeInnerProduct(std::span<const float> a, std::span<const float> b) noexcept;
 // Cosine similarity clamped to [-1, 1]; NaN when either vector is all zeros,
 // because the angle to a zero vector is undefined.
 double CosineSimilarity(std::span<const float> a, std::span<const float> b) noexcept;
@@ -68,7 +70,7 @@ public:
 		case Metric::kL2:
 			return L2FromSquared(kernels_->l2_squared(query_.data(), x, query_.size()));
 		case Metric::kInnerProduct:
-			return -static_cast<double>(kernels_->dot(query_.data(), x, query_.size()));
+			return Negate(kernels_->dot(query_.data(), x, query_.size()));
 		case Metric::kCosine:
 			break;
 		}
@@ -83,6 +85,12 @@ public:
 	}
 
 	static double L2FromSquared(float squared) noexcept;
+	// 0 - x rather than -x: a zero product gives 0, not -0.
+	static double
+	Negate(float x) noexcept
+	{
+		return 0.0 - static_cast<double>(x);
+	}
 	static double CosineDistanceFrom(float dot, float a_norm_squared, float b_norm_squared) noexcept;
 
 private:

@@ -87,7 +87,7 @@ AGENTGRES_FUNCTION(agentgres_inner_product)
 AGENTGRES_FUNCTION(agentgres_negative_inner_product)
 {
 	const Operands o = TwoEmbeddings(fcinfo);
-	PG_RETURN_FLOAT8(-dist::InnerProduct(o.a, o.b));
+	PG_RETURN_FLOAT8(dist::NegativeInnerProduct(o.a, o.b));
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_dims)

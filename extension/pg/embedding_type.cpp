@@ -227,5 +227,5 @@ AGENTGRES_FUNCTION(agentgres_embedding_to_float8_array)
 	const float *values = EmbeddingValues(e);
 	for (int16 i = 0; i < e->dims; ++i)
 		datums[i] = Float8GetDatum(static_cast<double>(values[i]));
-	PG_RETURN_POINTER(construct_array_builtin(datums, e->dims, FLOAT8OID));
+	PG_RETURN_POINTER(construct_array(datums, e->dims, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

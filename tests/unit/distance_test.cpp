@@ -75,6 +75,10 @@ TEST(Kernels, MatchTheDoubleReferenceForEveryLengthAndIsa)
 			const float dot = k->dot_and_norm(a.data(), b.data(), n, &norm_squared);
 			EXPECT_NEAR(dot, ReferenceDot(a, b), tolerance) << k->name << " n=" << n;
 			EXPECT_NEAR(norm_squared, ReferenceDot(b, b), tolerance * 4) << k->name << " n=" << n;
+			// bit-identical to the separate reductions (top_k == operators)
+			EXPECT_EQ(dot, k->dot(a.data(), b.data(), n)) << k->name << " n=" << n;
+			EXPECT_EQ(dot, k->dot(b.data(), a.data(), n)) << k->name << " n=" << n;
+			EXPECT_EQ(norm_squared, k->dot(b.data(), b.data(), n)) << k->name << " n=" << n;
 		}
 	}
 }
@@ -125,11 +129,17 @@ TEST(Operators, CosineIsClampedToItsRange)
 TEST(QueryScorer, MatchesTheOperatorFunctions)
 {
 	std::mt19937 rng(99);
-	const auto q = RandomVector(rng, 384);
-	const auto x = RandomVector(rng, 384);
-	EXPECT_DOUBLE_EQ(QueryScorer(q, Metric::kL2).Distance(x.data()), L2Distance(q, x));
-	EXPECT_DOUBLE_EQ(QueryScorer(q, Metric::kInnerProduct).Distance(x.data()), -InnerProduct(q, x));
-	EXPECT_NEAR(QueryScorer(q, Metric::kCosine).Distance(x.data()), CosineDistance(q, x), 1e-12);
+	// Exactly equal, in both operand orders: top_k reports what the operators return.
+	for (std::size_t n : {1u, 7u, 33u, 100u, 384u, 385u, 1536u}) {
+		const auto q = RandomVector(rng, n);
+		const auto x = RandomVector(rng, n);
+		EXPECT_EQ(QueryScorer(q, Metric::kL2).Distance(x.data()), L2Distance(x, q)) << n;
+		EXPECT_EQ(QueryScorer(q, Metric::kInnerProduct).Distance(x.data()), NegativeInnerProduct(x, q)) << n;
+		EXPECT_EQ(QueryScorer(q, Metric::kCosine).Distance(x.data()), CosineDistance(x, q)) << n;
+		EXPECT_EQ(CosineDistance(q, x), CosineDistance(x, q)) << n;
+	}
+	const std::vector<float> zero{0, 0}, one{1, 0};
+	EXPECT_FALSE(std::signbit(NegativeInnerProduct(zero, one)));
 }
 
 TEST(ParseMetric, NamesAndErrors)

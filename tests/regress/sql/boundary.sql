@@ -1,30 +1,39 @@
 -- The C++/PostgreSQL boundary in both directions.
 SET search_path = agentgres, public;
-\set VERBOSITY verbose
 CREATE FUNCTION pg_temp.test_throw(text) RETURNS integer
 	AS '$libdir/agentgres', 'agentgres_test_throw' LANGUAGE C STRICT;
 CREATE FUNCTION pg_temp.test_pg_error_in_cpp(text) RETURNS bigint
 	AS '$libdir/agentgres', 'agentgres_test_pg_error_in_cpp' LANGUAGE C STRICT;
 CREATE FUNCTION pg_temp.live_selectors() RETURNS bigint
 	AS '$libdir/agentgres', 'agentgres_test_live_selectors' LANGUAGE C STRICT;
+-- Runs a statement and reports how it failed: SQLSTATE, message, detail, hint.
+CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	state text; message text; detail text; hint text;
+BEGIN
+	EXECUTE statement;
+	RETURN 'ok';
+EXCEPTION WHEN others OR query_canceled THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+		hint = PG_EXCEPTION_HINT;
+	RETURN concat_ws(' | ', state, message, nullif(detail, ''), nullif(hint, ''));
+END $$;
 
 -- C++ -> PostgreSQL: each exception becomes an ERROR with its own SQLSTATE,
--- detail and hint; the session goes on.
-SELECT pg_temp.test_throw('none');
+-- detail and hint, and the session goes on.
+SELECT kind, pg_temp.outcome(format('SELECT pg_temp.test_throw(%L)', kind))
+FROM unnest(ARRAY['none', 'data', 'limit', 'bad_alloc', 'std', 'unknown']) AS kind;
 SELECT pg_temp.test_throw('data');
-SELECT pg_temp.test_throw('limit');
-SELECT pg_temp.test_throw('bad_alloc');
-SELECT pg_temp.test_throw('std');
-SELECT pg_temp.test_throw('unknown');
 SELECT 1 AS still_connected;
 
 -- PostgreSQL -> C++: an error raised under live C++ objects unwinds them and
 -- reaches the client unchanged (division_by_zero 22012, query_canceled 57014).
-SELECT pg_temp.test_pg_error_in_cpp('none');
-SELECT pg_temp.test_pg_error_in_cpp('division_by_zero');
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''none'')');
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''division_by_zero'')');
 SET statement_timeout = '50ms';
-SELECT pg_temp.test_pg_error_in_cpp('cancel');
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''cancel'')');
 RESET statement_timeout;
+SELECT pg_temp.test_pg_error_in_cpp('division_by_zero');
 SELECT pg_temp.live_selectors();
 
 -- the same inside a transaction: the transaction is aborted, not corrupted
@@ -44,8 +53,7 @@ COMMIT;
 CREATE TABLE boom_base (id bigint, e embedding(2));
 INSERT INTO boom_base SELECT i, ARRAY[i, 1]::embedding FROM generate_series(1, 5000) AS i;
 CREATE VIEW boom AS SELECT CASE WHEN id = 4321 THEN id / (id - 4321) ELSE id END AS id, e FROM boom_base;
-\set VERBOSITY terse
-SELECT * FROM top_k('boom', 'id', 'e', '[1,1]', 3, 'l2');
+SELECT pg_temp.outcome($$SELECT * FROM top_k('boom', 'id', 'e', '[1,1]', 3, 'l2')$$);
 SELECT pg_temp.live_selectors();
 -- and a cancel in the middle of a scan (each row of the view sleeps 1 ms)
 CREATE VIEW slow AS SELECT id, e FROM boom_base WHERE pg_sleep(0.001) IS NOT NULL;

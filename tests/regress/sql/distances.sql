@@ -10,7 +10,9 @@ SELECT cosine_distance('[1,1]', '[-1,-1]'), cosine_similarity('[1,1]', '[-1,-1]'
 SELECT cosine_similarity('[3,4]', '[4,3]');
 -- the angle to a zero vector is undefined: NaN, which sorts after every number
 SELECT cosine_distance('[0,0]', '[1,1]'), cosine_similarity('[1,1]', '[0,0]');
-SELECT dims('[1,2,3]'), norm('[3,4]'), normalize('[3,4]'), normalize('[0,0]');
+-- NORMALIZE(...) is SQL syntax for pg_catalog.normalize(text): qualify it, or use l2_normalize
+SELECT dims('[1,2,3]'), norm('[3,4]'), agentgres.normalize('[3,4]'), l2_normalize('[0,0]'), l2_normalize('[1,1]');
+SELECT normalize('[3,4]'::embedding);
 -- float4 extremes do not overflow the double results
 SELECT l2_distance('[3.4028235e+38]', '[-3.4028235e+38]') > 0 AS finite_or_inf;
 

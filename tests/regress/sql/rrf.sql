@@ -55,6 +55,6 @@ SELECT * FROM rrf_weighted(60, ARRAY[1, 1], ARRAY[1]::bigint[]);
 SELECT * FROM rrf_weighted(60, ARRAY[1], ARRAY[1]::bigint[], ARRAY[2]::bigint[]);
 SELECT * FROM rrf_weighted(60, ARRAY[1, NULL], ARRAY[1]::bigint[], ARRAY[2]::bigint[]);
 SELECT * FROM rrf_weighted(60, ARRAY[-1], ARRAY[1]::bigint[]);
-SELECT * FROM rrf_weighted(60, ARRAY['NaN'], ARRAY[1]::bigint[]);
-SELECT * FROM rrf_weighted(60, ARRAY['Infinity'], ARRAY[1]::bigint[]);
+SELECT * FROM rrf_weighted(60, ARRAY['NaN']::float8[], ARRAY[1]::bigint[]);
+SELECT * FROM rrf_weighted(60, ARRAY['Infinity']::float8[], ARRAY[1]::bigint[]);
 SELECT * FROM rrf_weighted(60, ARRAY[[1], [1]], ARRAY[1]::bigint[], ARRAY[2]::bigint[]);

@@ -26,13 +26,18 @@ INSERT INTO rnd SELECT i, (SELECT array_agg(random()::real - 0.5) FROM generate_
 FROM generate_series(1, 3000) AS i;
 CREATE TABLE q AS SELECT e AS query FROM rnd WHERE id = 17;
 SELECT m, (SELECT array_agg(id) FROM top_k('rnd', 'id', 'e', (SELECT query FROM q), 10, m))
-        = (SELECT array_agg(id) FROM (SELECT id FROM rnd ORDER BY
+        = (SELECT array_agg(id::bigint) FROM (SELECT id FROM rnd ORDER BY
               CASE m WHEN 'cosine' THEN e <=> (SELECT query FROM q)
                      WHEN 'l2' THEN e <-> (SELECT query FROM q)
                      ELSE e <#> (SELECT query FROM q) END, id LIMIT 10) s) AS same_ids
 FROM unnest(ARRAY['cosine', 'l2', 'inner_product']) AS m;
-SELECT bool_and(abs(t.distance - (r.e <=> (SELECT query FROM q))) < 1e-12) AS same_distances
+-- the distances are exactly what the operators return
+SELECT bool_and(t.distance = (r.e <=> (SELECT query FROM q))) AS same_distances, count(*)
 FROM top_k('rnd', 'id', 'e', (SELECT query FROM q), 25) t JOIN rnd r ON r.id = t.id;
+SELECT bool_and(t.distance = (r.e <-> (SELECT query FROM q))) AS same_distances, count(*)
+FROM top_k('rnd', 'id', 'e', (SELECT query FROM q), 25, 'l2') t JOIN rnd r ON r.id = t.id;
+SELECT bool_and(t.distance = (r.e <#> (SELECT query FROM q))) AS same_distances, count(*)
+FROM top_k('rnd', 'id', 'e', (SELECT query FROM q), 25, 'inner_product') t JOIN rnd r ON r.id = t.id;
 
 -- MVCC: the statement's snapshot decides what is visible
 BEGIN;
