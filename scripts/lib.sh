@@ -34,6 +34,7 @@ install_dependencies() {
 		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev
 		libeigen3-dev nlohmann-json3-dev
 		libgtest-dev libgmock-dev libbenchmark-dev
+		python3 sudo
 	)
 	local missing=()
 	for p in "${packages[@]}"; do
