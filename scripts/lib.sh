@@ -60,7 +60,8 @@ build_and_install_extension() {
 # A directory the cluster account can own: under the project when it can reach
 # it, otherwise under /var/tmp (e.g. a checkout in root's 0700 home).
 cluster_base_dir() {
-	local wanted="$1"
+	local wanted
+	wanted="$(realpath -m "$1")"
 	mkdir -p "$wanted"
 	if [[ $(id -u) -eq 0 ]]; then
 		chown "$(pg_account)" "$wanted"

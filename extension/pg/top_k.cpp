@@ -32,6 +32,8 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "parser/parse_coerce.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -142,7 +144,25 @@ ScoreRow(const ScanPlan &plan, int64 id, Datum vector_datum, MemoryContext scrat
 	return detoast;
 }
 
-// The fast path: a page-mode heap scan with the statement's snapshot.
+// Asks the CPU to start loading a page's tuple area into cache at once.
+// Without it each vector's loads start only when the kernel reaches them, and
+// the hardware prefetcher, which stops at 4 kB boundaries, hides little of
+// the memory latency.
+inline void
+PrefetchTupleData(Page page)
+{
+	const auto *header = reinterpret_cast<const PageHeaderData *>(page);
+	const char *begin = static_cast<const char *>(page) + header->pd_upper;
+	const char *end = static_cast<const char *>(page) + header->pd_special;
+	constexpr std::ptrdiff_t kCacheLine = 64;
+	for (const char *p = begin; p < end; p += kCacheLine)
+		__builtin_prefetch(p, 0, 3);
+}
+
+// The fast path: a page-mode heap scan with the statement's snapshot
+// (heap_getnext does per page what a sequential scan does: pruning, one
+// visibility pass, predicate locks for serializable transactions). When the
+// scan enters a page, the page's tuple data is prefetched as a whole.
 void
 ScanHeap(const ScanPlan &plan, Relation rel)
 {
@@ -151,11 +171,16 @@ ScanHeap(const ScanPlan &plan, Relation rel)
 	MemoryContext scratch =
 	    AllocSetContextCreate(CurrentMemoryContext, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
 	int detoasted_rows = 0;
-
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	Buffer current_buffer = InvalidBuffer;
 	HeapTuple tuple;
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
 		CHECK_FOR_INTERRUPTS();
+		const Buffer buffer = reinterpret_cast<HeapScanDesc>(scan)->rs_cbuf;
+		if (buffer != current_buffer) {
+			current_buffer = buffer;
+			PrefetchTupleData(BufferGetPage(buffer));
+		}
 		bool is_null = false;
 		const Datum vector_datum = heap_getattr(tuple, plan.vector_attnum, desc, &is_null);
 		if (is_null)
