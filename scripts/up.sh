@@ -26,6 +26,7 @@ if ! "${PSQL[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$
 	"${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
 fi
 "${PSQL[@]}" -d "$DB" <<'SQL'
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS agentgres;
 ALTER EXTENSION agentgres UPDATE;
 SQL
