@@ -50,11 +50,16 @@ void CheckEmbeddingSize(const EmbeddingHeader *e);
 // Allocates a zeroed embedding of dims elements (throws, never longjmps).
 EmbeddingHeader *NewEmbedding(std::size_t dims);
 
-// Detoasts argument n. Call only where no C++ object with a destructor is alive.
+// Detoasts argument n and checks its size against its dimension count. Call
+// only where no C++ object with a destructor is alive (detoasting may raise a
+// PostgreSQL error).
 inline EmbeddingHeader *
 EmbeddingArg(FunctionCallInfo fcinfo, int n)
 {
-	return reinterpret_cast<EmbeddingHeader *>(PG_DETOAST_DATUM(PG_GETARG_DATUM(n)));
+	auto *e = reinterpret_cast<EmbeddingHeader *>(PG_DETOAST_DATUM(PG_GETARG_DATUM(n)));
+	if (VARSIZE(e) != EmbeddingSize(static_cast<std::size_t>(e->dims < 0 ? 0 : e->dims)))
+		CheckEmbeddingSize(e); // throws with the reason
+	return e;
 }
 
 } // namespace agentgres::pg

@@ -94,7 +94,6 @@ AGENTGRES_FUNCTION(agentgres_embedding_in)
 	const char *literal = PG_GETARG_CSTRING(0);
 	const int32 typmod = PG_GETARG_INT32(2);
 	const std::vector<float> values = emb::ParseText(literal);
-	emb::CheckTypmod(typmod, values.size());
 	PG_RETURN_POINTER(FromFloats(values, typmod));
 }
 
@@ -102,7 +101,6 @@ AGENTGRES_FUNCTION(agentgres_embedding_in)
 AGENTGRES_FUNCTION(agentgres_embedding_out)
 {
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
-	agentgres::pg::CheckEmbeddingSize(e);
 	const std::string text = emb::FormatText(EmbeddingSpan(e));
 	char *result = static_cast<char *>(AllocOrThrow(text.size() + 1));
 	std::memcpy(result, text.c_str(), text.size() + 1);
