@@ -181,6 +181,8 @@ Load(PGconn *conn, const Options &o)
 	Exec(conn, "VACUUM (FREEZE, ANALYZE) bench_vectors");
 	if (o.plain_sql_repeat > 0)
 		Exec(conn, "VACUUM (FREEZE, ANALYZE) bench_arrays");
+	// Write the dirty pages out now, not in the background while we measure.
+	Exec(conn, "CHECKPOINT");
 }
 
 double
