@@ -22,6 +22,8 @@ Sqlstate(ErrorCode code) noexcept
 		return "42804";
 	case ErrorCode::kUndefinedColumn:
 		return "42703";
+	case ErrorCode::kUndefinedObject:
+		return "42704";
 	case ErrorCode::kWrongObjectType:
 		return "42809";
 	case ErrorCode::kFeatureNotSupported:

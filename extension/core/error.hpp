@@ -23,6 +23,7 @@ enum class ErrorCode {
 	kProgramLimitExceeded,      // 54000
 	kDatatypeMismatch,          // 42804
 	kUndefinedColumn,           // 42703
+	kUndefinedObject,           // 42704
 	kWrongObjectType,           // 42809
 	kFeatureNotSupported,       // 0A000
 	kInternalError,             // XX000

@@ -1,6 +1,15 @@
-// The shared library's identity: the magic block PostgreSQL checks at load.
+// The shared library's identity and its load-time set-up.
+#include "learning.hpp"
 #include "postgres_headers.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+void
+_PG_init(void)
+{
+	agentgres::pg::RegisterModelCacheInvalidation();
+}
 }

@@ -1,0 +1,372 @@
+#include "patterns.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+#include "error.hpp"
+#include "error_template.hpp"
+#include "hash.hpp"
+
+namespace agentgres::core::patterns {
+namespace {
+
+constexpr std::uint8_t kFormatVersion = 1;
+
+// Byte writer/reader for the serialized state (host byte order: states only
+// travel between processes of one server).
+class Writer {
+public:
+	template <typename T>
+	void
+	Put(T value)
+	{
+		const auto *p = reinterpret_cast<const char *>(&value);
+		out_.append(p, sizeof(T));
+	}
+	void
+	PutString(const std::string &s)
+	{
+		Put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
+		out_.append(s);
+	}
+	std::string
+	Take()
+	{
+		return std::move(out_);
+	}
+
+private:
+	std::string out_;
+};
+
+class Reader {
+public:
+	explicit Reader(std::string_view in) : in_(in) {}
+	template <typename T>
+	T
+	Get()
+	{
+		Need(sizeof(T));
+		T value;
+		std::memcpy(&value, in_.data() + pos_, sizeof(T));
+		pos_ += sizeof(T);
+		return value;
+	}
+	std::string_view
+	GetString()
+	{
+		const auto n = Get<std::uint32_t>();
+		Need(n);
+		std::string_view s = in_.substr(pos_, n);
+		pos_ += n;
+		return s;
+	}
+	bool
+	AtEnd() const
+	{
+		return pos_ == in_.size();
+	}
+	[[noreturn]] static void
+	Corrupt(const char *why)
+	{
+		throw Error(ErrorCode::kDataException, "pattern state is corrupted", why);
+	}
+
+private:
+	void
+	Need(std::size_t n) const
+	{
+		if (in_.size() - pos_ < n)
+			Corrupt("It ends too early.");
+	}
+	std::string_view in_;
+	std::size_t pos_ = 0;
+};
+
+void
+WriteDictionary(Writer &w, const Dictionary &d)
+{
+	w.Put<std::uint32_t>(static_cast<std::uint32_t>(d.size()));
+	for (std::size_t i = 0; i < d.size(); ++i)
+		w.PutString(d.Name(static_cast<std::int32_t>(i)));
+}
+
+void
+ReadDictionary(Reader &r, Dictionary &d)
+{
+	const auto n = r.Get<std::uint32_t>();
+	for (std::uint32_t i = 0; i < n; ++i)
+		if (d.Intern(r.GetString()) != static_cast<std::int32_t>(i))
+			Reader::Corrupt("A dictionary repeats a name.");
+}
+
+} // namespace
+
+int
+Accumulator::ValidateMaxSize(std::int64_t max_size)
+{
+	if (max_size < 1 || max_size > kMaxSetSize)
+		throw Error(ErrorCode::kInvalidParameterValue,
+		            "max_size must be between 1 and " + std::to_string(kMaxSetSize),
+		            "max_size was " + std::to_string(max_size) + ".");
+	return static_cast<int>(max_size);
+}
+
+std::size_t
+Accumulator::KeyHash::operator()(const Key &k) const noexcept
+{
+	std::uint64_t h = Mix64(static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.task_type)) << 8 | k.size);
+	for (int i = 0; i < k.size; ++i)
+		h = HashCombine(h, static_cast<std::uint32_t>(k.agents[static_cast<std::size_t>(i)]));
+	return static_cast<std::size_t>(h);
+}
+
+void
+Accumulator::Stats::AddError(std::int32_t template_id, std::uint64_t count)
+{
+	auto it = errors.find(template_id);
+	if (it != errors.end())
+		it->second += count;
+	else if (errors.size() < kMaxErrorTemplates)
+		errors.emplace(template_id, count);
+	else
+		other_errors += count;
+}
+
+void
+Accumulator::Stats::Merge(const Stats &other, std::span<const std::int32_t> template_map)
+{
+	n += other.n;
+	successes += other.successes;
+	duration_sum += other.duration_sum;
+	durations.Merge(other.durations);
+	other_errors += other.other_errors;
+	for (const auto &[id, count] : other.errors)
+		AddError(template_map[static_cast<std::size_t>(id)], count);
+}
+
+void
+Accumulator::Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template)
+{
+	Stats &s = patterns_[key];
+	++s.n;
+	s.successes += success;
+	if (duration_s && std::isfinite(*duration_s) && *duration_s >= 0) {
+		s.duration_sum += *duration_s;
+		s.durations.Add(*duration_s);
+	}
+	if (error_template >= 0)
+		s.AddError(error_template, 1);
+}
+
+void
+Accumulator::Add(std::string_view task_type, std::span<const std::string_view> agents, bool success,
+                 std::optional<double> duration_s, std::optional<std::string_view> error, int max_size)
+{
+	max_size = std::clamp(max_size, 1, kMaxSetSize);
+	const std::int32_t type_id = task_types_.Intern(task_type);
+	const std::int32_t error_id = error ? templates_.Intern(ErrorTemplate(*error)) : -1;
+
+	// Distinct agents (first kMaxAgentsForSubsets), sorted by id.
+	scratch_.clear();
+	for (std::string_view a : agents) {
+		const std::int32_t id = agents_.Intern(a);
+		if (std::find(scratch_.begin(), scratch_.end(), id) == scratch_.end()) {
+			scratch_.push_back(id);
+			if (scratch_.size() == kMaxAgentsForSubsets)
+				break;
+		}
+	}
+	std::sort(scratch_.begin(), scratch_.end());
+	const int n = static_cast<int>(scratch_.size());
+
+	// Every subset of size 1..max_size, by its index combination.
+	Key key{};
+	std::array<int, kMaxSetSize> pick{};
+	for (int size = 1; size <= std::min(max_size, n); ++size) {
+		for (int i = 0; i < size; ++i)
+			pick[static_cast<std::size_t>(i)] = i;
+		for (;;) {
+			key.size = static_cast<std::uint8_t>(size);
+			key.agents.fill(-1);
+			for (int i = 0; i < size; ++i)
+				key.agents[static_cast<std::size_t>(i)] = scratch_[static_cast<std::size_t>(pick[static_cast<std::size_t>(i)])];
+			key.task_type = type_id;
+			Update(key, success, duration_s, error_id);
+			key.task_type = -1;
+			Update(key, success, duration_s, error_id);
+			// Next combination in lexicographic order.
+			int i = size - 1;
+			while (i >= 0 && pick[static_cast<std::size_t>(i)] == n - size + i)
+				--i;
+			if (i < 0)
+				break;
+			++pick[static_cast<std::size_t>(i)];
+			for (int j = i + 1; j < size; ++j)
+				pick[static_cast<std::size_t>(j)] = pick[static_cast<std::size_t>(j - 1)] + 1;
+		}
+	}
+}
+
+void
+Accumulator::Merge(const Accumulator &other)
+{
+	std::vector<std::int32_t> type_map, agent_map, template_map;
+	for (std::size_t i = 0; i < other.task_types_.size(); ++i)
+		type_map.push_back(task_types_.Intern(other.task_types_.Name(static_cast<std::int32_t>(i))));
+	for (std::size_t i = 0; i < other.agents_.size(); ++i)
+		agent_map.push_back(agents_.Intern(other.agents_.Name(static_cast<std::int32_t>(i))));
+	for (std::size_t i = 0; i < other.templates_.size(); ++i)
+		template_map.push_back(templates_.Intern(other.templates_.Name(static_cast<std::int32_t>(i))));
+	for (const auto &[other_key, other_stats] : other.patterns_) {
+		Key key = other_key;
+		if (key.task_type >= 0)
+			key.task_type = type_map[static_cast<std::size_t>(key.task_type)];
+		for (int i = 0; i < key.size; ++i)
+			key.agents[static_cast<std::size_t>(i)] = agent_map[static_cast<std::size_t>(key.agents[static_cast<std::size_t>(i)])];
+		std::sort(key.agents.begin(), key.agents.begin() + std::min<int>(key.size, kMaxSetSize));
+		patterns_[key].Merge(other_stats, template_map);
+	}
+}
+
+std::string
+Accumulator::Serialize() const
+{
+	Writer w;
+	w.Put<std::uint8_t>(kFormatVersion);
+	WriteDictionary(w, task_types_);
+	WriteDictionary(w, agents_);
+	WriteDictionary(w, templates_);
+	w.Put<std::uint64_t>(patterns_.size());
+	for (const auto &[key, s] : patterns_) {
+		w.Put<std::int32_t>(key.task_type);
+		w.Put<std::uint8_t>(key.size);
+		for (int i = 0; i < key.size; ++i)
+			w.Put<std::int32_t>(key.agents[static_cast<std::size_t>(i)]);
+		w.Put<std::uint64_t>(s.n);
+		w.Put<std::uint64_t>(s.successes);
+		w.Put<double>(s.duration_sum);
+		w.Put<std::uint64_t>(s.durations.zeros());
+		w.Put<std::uint32_t>(static_cast<std::uint32_t>(s.durations.buckets().size()));
+		for (const auto &[index, count] : s.durations.buckets()) {
+			w.Put<std::int32_t>(index);
+			w.Put<std::uint64_t>(count);
+		}
+		w.Put<std::uint64_t>(s.other_errors);
+		w.Put<std::uint32_t>(static_cast<std::uint32_t>(s.errors.size()));
+		for (const auto &[id, count] : s.errors) {
+			w.Put<std::int32_t>(id);
+			w.Put<std::uint64_t>(count);
+		}
+	}
+	return w.Take();
+}
+
+Accumulator
+Accumulator::Deserialize(std::string_view bytes)
+{
+	Reader r(bytes);
+	if (r.Get<std::uint8_t>() != kFormatVersion)
+		Reader::Corrupt("Its format version is not one this library reads.");
+	Accumulator a;
+	ReadDictionary(r, a.task_types_);
+	ReadDictionary(r, a.agents_);
+	ReadDictionary(r, a.templates_);
+	const auto count = r.Get<std::uint64_t>();
+	const auto types = static_cast<std::int32_t>(a.task_types_.size());
+	const auto agents = static_cast<std::int32_t>(a.agents_.size());
+	const auto templates = static_cast<std::int32_t>(a.templates_.size());
+	for (std::uint64_t e = 0; e < count; ++e) {
+		Key key{};
+		key.agents.fill(-1);
+		key.task_type = r.Get<std::int32_t>();
+		key.size = r.Get<std::uint8_t>();
+		if (key.task_type < -1 || key.task_type >= types || key.size < 1 || key.size > kMaxSetSize)
+			Reader::Corrupt("A pattern key is out of range.");
+		for (int i = 0; i < key.size; ++i) {
+			const auto id = r.Get<std::int32_t>();
+			if (id < 0 || id >= agents || (i > 0 && id <= key.agents[static_cast<std::size_t>(i - 1)]))
+				Reader::Corrupt("A pattern's agents are out of range or not sorted.");
+			key.agents[static_cast<std::size_t>(i)] = id;
+		}
+		Stats s;
+		s.n = r.Get<std::uint64_t>();
+		s.successes = r.Get<std::uint64_t>();
+		s.duration_sum = r.Get<double>();
+		if (s.successes > s.n)
+			Reader::Corrupt("A pattern has more successes than executions.");
+		const auto zeros = r.Get<std::uint64_t>();
+		const auto buckets = r.Get<std::uint32_t>();
+		std::map<std::int32_t, std::uint64_t> sketch;
+		for (std::uint32_t b = 0; b < buckets; ++b) {
+			const auto index = r.Get<std::int32_t>();
+			sketch[index] += r.Get<std::uint64_t>();
+		}
+		s.durations.SetRaw(zeros, std::move(sketch));
+		s.other_errors = r.Get<std::uint64_t>();
+		const auto errors = r.Get<std::uint32_t>();
+		if (errors > kMaxErrorTemplates)
+			Reader::Corrupt("A pattern has too many error templates.");
+		for (std::uint32_t t = 0; t < errors; ++t) {
+			const auto id = r.Get<std::int32_t>();
+			if (id < 0 || id >= templates)
+				Reader::Corrupt("An error template id is out of range.");
+			s.errors[id] += r.Get<std::uint64_t>();
+		}
+		if (!a.patterns_.emplace(key, std::move(s)).second)
+			Reader::Corrupt("A pattern appears twice.");
+	}
+	if (!r.AtEnd())
+		Reader::Corrupt("There are bytes after the last pattern.");
+	return a;
+}
+
+std::vector<PatternRow>
+Accumulator::Rows(std::uint64_t min_support) const
+{
+	std::vector<PatternRow> rows;
+	for (const auto &[key, s] : patterns_) {
+		if (s.n < std::max<std::uint64_t>(min_support, 1))
+			continue;
+		PatternRow row;
+		if (key.task_type >= 0)
+			row.task_type = task_types_.Name(key.task_type);
+		for (int i = 0; i < key.size; ++i)
+			row.agents.push_back(agents_.Name(key.agents[static_cast<std::size_t>(i)]));
+		std::sort(row.agents.begin(), row.agents.end());
+		row.n = s.n;
+		row.successes = s.successes;
+		row.success_rate = static_cast<double>(s.successes) / static_cast<double>(s.n);
+		const stats::Interval w = stats::Wilson(s.successes, s.n);
+		row.wilson_low = w.low;
+		row.wilson_high = w.high;
+		const std::uint64_t timed = s.durations.count();
+		row.mean_duration_s = timed ? s.duration_sum / static_cast<double>(timed) : std::nan("");
+		row.p95_duration_s = s.durations.Quantile(0.95);
+		std::int32_t best = -1;
+		std::uint64_t best_count = 0;
+		for (const auto &[id, count] : s.errors)
+			if (count > best_count || (count == best_count && best >= 0 && templates_.Name(id) < templates_.Name(best))) {
+				best = id;
+				best_count = count;
+			}
+		if (best >= 0) {
+			row.top_error = templates_.Name(best);
+			row.top_error_count = best_count;
+		}
+		rows.push_back(std::move(row));
+	}
+	std::sort(rows.begin(), rows.end(), [](const PatternRow &a, const PatternRow &b) {
+		// Task types by name, the all-types rows last; then smaller sets first.
+		const auto rank = [](const PatternRow &r) {
+			return std::make_tuple(!r.task_type.has_value(), r.task_type.value_or(""), r.agents.size());
+		};
+		return rank(a) != rank(b) ? rank(a) < rank(b) : a.agents < b.agents;
+	});
+	return rows;
+}
+
+} // namespace agentgres::core::patterns

@@ -1,0 +1,102 @@
+// The state of the agent_patterns aggregate: for every agent set seen in the
+// executions, and for each of its subsets up to a maximum size, per task type
+// and across all task types, how often it ran, how often it succeeded, how
+// long it took (mean, and p95 from a 1%-accurate sketch) and which error
+// template it failed with most.
+//
+// States merge (parallel workers each aggregate a part of the table) and
+// serialize to bytes with a format version first. Executions with more than
+// kMaxAgentsForSubsets distinct agents contribute the subsets of their first
+// kMaxAgentsForSubsets agents. Each pattern keeps at most kMaxErrorTemplates
+// distinct error templates; rarer ones are counted as "other" (so top_error is
+// exact unless a pattern fails in more than that many different ways).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cpp_only.hpp"
+#include "dictionary.hpp"
+#include "stats.hpp"
+
+namespace agentgres::core::patterns {
+
+inline constexpr int kMaxSetSize = 5;
+inline constexpr std::size_t kMaxAgentsForSubsets = 16;
+inline constexpr std::size_t kMaxErrorTemplates = 32;
+
+struct PatternRow {
+	std::optional<std::string> task_type; // nullopt: across all task types
+	std::vector<std::string> agents;      // sorted by name
+	std::uint64_t n = 0;
+	std::uint64_t successes = 0;
+	double success_rate = 0;
+	double wilson_low = 0;
+	double wilson_high = 0;
+	double mean_duration_s = 0;
+	double p95_duration_s = 0;
+	std::optional<std::string> top_error;
+	std::uint64_t top_error_count = 0;
+};
+
+class Accumulator {
+public:
+	// Throws Error (22023) unless 1 <= max_size <= kMaxSetSize.
+	static int ValidateMaxSize(std::int64_t max_size);
+
+	// Adds one execution. agents in recorded order; repeats are ignored.
+	void Add(std::string_view task_type, std::span<const std::string_view> agents, bool success,
+	         std::optional<double> duration_s, std::optional<std::string_view> error, int max_size);
+	void Merge(const Accumulator &other);
+
+	std::string Serialize() const;
+	// Throws Error (22000) for bytes that are not a state of this format.
+	static Accumulator Deserialize(std::string_view bytes);
+
+	// Patterns with at least min_support executions: task types in name order
+	// with the all-types rows last, then by set size, then by agent names.
+	std::vector<PatternRow> Rows(std::uint64_t min_support) const;
+
+	std::size_t
+	size() const noexcept
+	{
+		return patterns_.size();
+	}
+
+private:
+	struct Key {
+		std::int32_t task_type; // -1: all task types
+		std::uint8_t size;
+		std::array<std::int32_t, kMaxSetSize> agents; // sorted ids, unused slots -1
+		bool operator==(const Key &) const = default;
+	};
+	struct KeyHash {
+		std::size_t operator()(const Key &k) const noexcept;
+	};
+	struct Stats {
+		std::uint64_t n = 0;
+		std::uint64_t successes = 0;
+		double duration_sum = 0;
+		stats::DurationSketch durations;
+		std::unordered_map<std::int32_t, std::uint64_t> errors; // template id -> count
+		std::uint64_t other_errors = 0;
+		void AddError(std::int32_t template_id, std::uint64_t count);
+		void Merge(const Stats &other, std::span<const std::int32_t> template_map);
+	};
+
+	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
+
+	Dictionary task_types_;
+	Dictionary agents_;
+	Dictionary templates_;
+	std::unordered_map<Key, Stats, KeyHash> patterns_;
+	std::vector<std::int32_t> scratch_;
+};
+
+} // namespace agentgres::core::patterns

@@ -1,0 +1,531 @@
+// train_success_model, predict_success, estimate_duration, recommend_agents.
+//
+// Models live in agentgres.models as jsonb. Each backend parses a model once
+// and keeps it in a cache; training registers a relcache invalidation of
+// agentgres.models, which PostgreSQL delivers to every backend at its next
+// transaction start, and the cache is then dropped. So a prediction costs a
+// hash lookup and a sparse dot product, and a retrained model is used by every
+// backend without a reconnect.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/learning.hpp"
+#include "boundary.hpp"
+#include "learning.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/jsonb.h"
+}
+
+namespace core = agentgres::core;
+namespace learning = agentgres::core::learning;
+using agentgres::pg::PgCall;
+
+namespace {
+
+// --- the per-backend model cache ---------------------------------------------
+
+struct ModelCache {
+	std::unordered_map<std::string, std::shared_ptr<const learning::Model>> models;
+	bool stale = false;
+	Oid models_relid = InvalidOid;
+};
+
+ModelCache &
+Cache()
+{
+	static ModelCache cache;
+	return cache;
+}
+
+// Relcache callback: runs inside invalidation processing, so it only sets a
+// flag (no allocation, no error).
+void
+InvalidateModels(Datum, Oid relid)
+{
+	ModelCache &cache = Cache();
+	if (relid == InvalidOid || relid == cache.models_relid)
+		cache.stale = true;
+}
+
+Oid
+ModelsRelid()
+{
+	const Oid schema = get_namespace_oid("agentgres", false);
+	const Oid relid = get_relname_relid("models", schema);
+	if (!OidIsValid(relid))
+		ereport(ERROR, errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table agentgres.models does not exist"),
+		        errhint("Run ALTER EXTENSION agentgres UPDATE."));
+	return relid;
+}
+
+// Fetches a model's JSON text (palloc'd in the caller's context), or nullptr.
+char *
+FetchModelJson(const char *name)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	Oid types[1] = {TEXTOID};
+	Datum values[1] = {CStringGetTextDatum(name)};
+	SPI_execute_with_args("SELECT model::text FROM agentgres.models WHERE name = $1", 1, types, values, nullptr, true,
+	                      1);
+	char *json = nullptr;
+	if (SPI_processed == 1) {
+		bool is_null = false;
+		Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+		json = text_to_cstring(DatumGetTextPP(d));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return json;
+}
+
+// The named model, from the cache or loaded and parsed. When there is none:
+// nullptr, or 42704 if it is required.
+std::shared_ptr<const learning::Model>
+LoadModel(const std::string &name, bool required = true)
+{
+	ModelCache &cache = Cache();
+	if (cache.models_relid == InvalidOid)
+		cache.models_relid = PgCall([] { return ModelsRelid(); });
+	if (cache.stale) {
+		cache.models.clear();
+		cache.stale = false;
+	}
+	if (auto it = cache.models.find(name); it != cache.models.end())
+		return it->second;
+	const char *json = PgCall([&] { return FetchModelJson(name.c_str()); });
+	if (json == nullptr) {
+		if (!required)
+			return nullptr;
+		throw core::Error(core::ErrorCode::kUndefinedObject, "model \"" + name + "\" does not exist", {},
+		                  "Train it with SELECT agentgres.train_success_model('" + name + "').");
+	}
+	auto model = std::make_shared<const learning::Model>(learning::Model::FromJson(json));
+	cache.models[name] = model;
+	return model;
+}
+
+std::string_view
+TextView(text *t)
+{
+	return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
+// A text[] argument as palloc'd views: elements and their count. NULL
+// elements are reported through has_null. PostgreSQL calls only.
+struct TextArray {
+	Datum *elements;
+	bool *nulls;
+	int count;
+	bool has_null;
+};
+
+TextArray
+ReadTextArray(ArrayType *array)
+{
+	TextArray out{nullptr, nullptr, 0, false};
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION), errmsg("agents must be a one-dimensional array"));
+	deconstruct_array_builtin(array, TEXTOID, &out.elements, &out.nulls, &out.count);
+	for (int i = 0; i < out.count; ++i)
+		out.has_null = out.has_null || out.nulls[i];
+	return out;
+}
+
+// Replaces each element by its detoasted form, so that later views of it
+// need no PostgreSQL call.
+void
+DetoastElements(TextArray &array)
+{
+	for (int i = 0; i < array.count; ++i)
+		if (!array.nulls[i])
+			array.elements[i] = PointerGetDatum(DatumGetTextPP(array.elements[i]));
+}
+
+std::vector<std::string_view>
+Views(const TextArray &array)
+{
+	std::vector<std::string_view> views;
+	views.reserve(static_cast<std::size_t>(array.count));
+	for (int i = 0; i < array.count; ++i)
+		if (!array.nulls[i])
+			views.push_back(TextView(reinterpret_cast<text *>(DatumGetPointer(array.elements[i]))));
+	return views;
+}
+
+// --- prediction ------------------------------------------------------------------
+
+enum class Prediction { kSuccess, kDuration };
+
+Datum
+Predict(FunctionCallInfo fcinfo, Prediction what)
+{
+	// NULL task type or agents: nothing to predict.
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	text *task_type = PG_GETARG_TEXT_PP(0);
+	TextArray agents = ReadTextArray(PG_GETARG_ARRAYTYPE_P(1));
+	const bool has_complexity = !PG_ARGISNULL(2);
+	const double complexity = has_complexity ? PG_GETARG_FLOAT8(2) : 0.0;
+	const char *model_name = PG_ARGISNULL(3) ? "default" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	DetoastElements(agents); // now, before C++ objects exist
+
+	if (agents.count == 0)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "agents must not be empty");
+	if (agents.has_null)
+		throw core::Error(core::ErrorCode::kNullValueNotAllowed, "agent names must not be null");
+	if (has_complexity && !std::isfinite(complexity))
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
+
+	const auto model = LoadModel(model_name);
+	const std::vector<std::string_view> names = Views(agents);
+	const learning::Query query{TextView(task_type), names,
+	                            has_complexity ? std::optional<double>(complexity) : std::nullopt};
+	PG_RETURN_FLOAT8(what == Prediction::kSuccess ? model->PredictSuccess(query) : model->EstimateDuration(query));
+}
+
+// --- training --------------------------------------------------------------------
+
+// Reads the most recent max_rows executions into data through a cursor.
+void
+LoadExecutions(learning::TrainingData &data, std::vector<std::string_view> &scratch, int32 max_rows)
+{
+	constexpr long kBatch = 10000;
+	// Created before SPI_connect: a child of the SPI context would be gone
+	// after SPI_finish.
+	MemoryContext batch = AllocSetContextCreate(CurrentMemoryContext, "agentgres training batch", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	Oid types[1] = {INT4OID};
+	Datum values[1] = {Int32GetDatum(max_rows)};
+	SPIPlanPtr plan = SPI_prepare("SELECT id, task_type, agents, complexity, success, duration_s "
+	                              "FROM agentgres.executions ORDER BY id DESC LIMIT $1",
+	                              1, types);
+	if (plan == nullptr)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare the training query: %s",
+		                                                       SPI_result_code_string(SPI_result)));
+	Portal portal = SPI_cursor_open(nullptr, plan, values, nullptr, true);
+	for (;;) {
+		SPI_cursor_fetch(portal, true, kBatch);
+		if (SPI_processed == 0)
+			break;
+		MemoryContext previous = MemoryContextSwitchTo(batch);
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		for (uint64 i = 0; i < SPI_processed; ++i) {
+			HeapTuple tuple = SPI_tuptable->vals[i];
+			bool null_id, null_type, null_agents, null_complexity, null_success, null_duration;
+			const Datum id = SPI_getbinval(tuple, desc, 1, &null_id);
+			const Datum type = SPI_getbinval(tuple, desc, 2, &null_type);
+			const Datum agents = SPI_getbinval(tuple, desc, 3, &null_agents);
+			const Datum complexity = SPI_getbinval(tuple, desc, 4, &null_complexity);
+			const Datum success = SPI_getbinval(tuple, desc, 5, &null_success);
+			const Datum duration = SPI_getbinval(tuple, desc, 6, &null_duration);
+			if (null_type || null_agents || null_success || null_duration)
+				continue;
+			const TextArray array = ReadTextArray(DatumGetArrayTypeP(agents));
+			scratch.clear();
+			for (int a = 0; a < array.count; ++a)
+				if (!array.nulls[a])
+					scratch.push_back(TextView(DatumGetTextPP(array.elements[a])));
+			if (scratch.empty())
+				continue;
+			data.Add(static_cast<std::uint64_t>(DatumGetInt64(id)), TextView(DatumGetTextPP(type)), scratch,
+			         null_complexity ? std::nullopt : std::optional<double>(DatumGetFloat8(complexity)),
+			         DatumGetBool(success), DatumGetFloat8(duration));
+		}
+		MemoryContextSwitchTo(previous);
+		MemoryContextReset(batch);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	MemoryContextDelete(batch);
+}
+
+// Upserts the model and returns its report with name and version, as jsonb.
+Datum
+StoreModel(const char *name, const char *model_json, const char *report_json)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum values[3] = {CStringGetTextDatum(name), CStringGetTextDatum(model_json), CStringGetTextDatum(report_json)};
+	const int rc = SPI_execute_with_args(
+	    "INSERT INTO agentgres.models AS m (name, model, metrics) VALUES ($1, $2::jsonb, $3::jsonb) "
+	    "ON CONFLICT (name) DO UPDATE SET model = excluded.model, metrics = excluded.metrics, "
+	    "version = m.version + 1, trained_at = now() "
+	    "RETURNING (m.metrics || jsonb_build_object('model', m.name, 'version', m.version))::text",
+	    3, types, values, nullptr, false, 1);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not store model \"%s\"", name));
+	bool is_null = false;
+	MemoryContext spi = MemoryContextSwitchTo(caller);
+	char *report = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
+	MemoryContextSwitchTo(spi);
+	// Every backend drops its cached copy when this transaction commits.
+	CacheInvalidateRelcacheByRelid(ModelsRelid());
+	SPI_finish();
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(report));
+}
+
+// --- recommendation --------------------------------------------------------------
+
+struct Candidate {
+	std::vector<std::string> agents;
+	std::int64_t support = 0;
+	double p_success = 0;
+	double duration_s = 0;
+};
+
+struct History {
+	std::int64_t total;
+	std::int32_t min_history;
+	const char *mode;
+};
+
+History
+ReadHistory(const char *task_type)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	Oid types[1] = {TEXTOID};
+	Datum values[1] = {CStringGetTextDatum(task_type)};
+	SPI_execute_with_args("SELECT s.mode, s.min_history, (SELECT count(*) FROM agentgres.executions e "
+	                      "WHERE e.task_type = $1) FROM agentgres.learning_settings s",
+	                      1, types, values, nullptr, true, 1);
+	History h{0, 20, "recommend"};
+	if (SPI_processed == 1) {
+		bool is_null = false;
+		HeapTuple t = SPI_tuptable->vals[0];
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+		h.mode = TextDatumGetCString(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &is_null));
+		MemoryContextSwitchTo(spi);
+		h.min_history = DatumGetInt32(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &is_null));
+		h.total = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &is_null));
+	}
+	SPI_finish();
+	return h;
+}
+
+// Appends the agent sets seen for the task type (most frequent first).
+void
+ReadSeenSets(const char *task_type, int32 max_agents, std::vector<Candidate> &out)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	Oid types[2] = {TEXTOID, INT4OID};
+	Datum values[2] = {CStringGetTextDatum(task_type), Int32GetDatum(max_agents)};
+	SPI_execute_with_args("SELECT agents, count(*) FROM agentgres.executions WHERE task_type = $1 "
+	                      "AND cardinality(agents) <= $2 GROUP BY agents ORDER BY count(*) DESC, agents LIMIT 200",
+	                      2, types, values, nullptr, true, 0);
+	for (uint64 i = 0; i < SPI_processed; ++i) {
+		bool is_null = false;
+		HeapTuple t = SPI_tuptable->vals[i];
+		TextArray array = ReadTextArray(DatumGetArrayTypeP(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &is_null)));
+		DetoastElements(array);
+		const int64 support = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &is_null));
+		// From here to the end of the iteration: C++ only, no PostgreSQL call.
+		Candidate c;
+		for (int a = 0; a < array.count; ++a)
+			if (!array.nulls[a])
+				c.agents.emplace_back(TextView(reinterpret_cast<text *>(DatumGetPointer(array.elements[a]))));
+		c.support = support;
+		out.push_back(std::move(c));
+	}
+	SPI_finish();
+}
+
+void
+Score(const learning::Model &model, std::string_view task_type, std::optional<double> complexity, Candidate &c)
+{
+	std::vector<std::string_view> names(c.agents.begin(), c.agents.end());
+	const learning::Query q{task_type, names, complexity};
+	c.p_success = model.PredictSuccess(q);
+	c.duration_s = model.EstimateDuration(q);
+}
+
+// Sets built greedily: start from the best single agent, then add the agent
+// that raises predicted success most, while it still rises.
+void
+GreedySets(const learning::Model &model, std::string_view task_type, std::optional<double> complexity,
+           std::size_t max_agents, std::vector<Candidate> &out)
+{
+	const std::vector<std::string> &pool = model.space.agents();
+	Candidate current;
+	double best_p = -1;
+	while (current.agents.size() < max_agents) {
+		Candidate best_next;
+		bool found = false;
+		for (const std::string &agent : pool) {
+			if (std::find(current.agents.begin(), current.agents.end(), agent) != current.agents.end())
+				continue;
+			Candidate trial = current;
+			trial.agents.push_back(agent);
+			Score(model, task_type, complexity, trial);
+			if (!found || trial.p_success > best_next.p_success) {
+				best_next = std::move(trial);
+				found = true;
+			}
+		}
+		if (!found || best_next.p_success <= best_p)
+			break;
+		best_p = best_next.p_success;
+		current = best_next;
+		out.push_back(current);
+	}
+}
+
+} // namespace
+
+namespace agentgres::pg {
+
+void
+RegisterModelCacheInvalidation()
+{
+	CacheRegisterRelcacheCallback(InvalidateModels, static_cast<Datum>(0));
+}
+
+} // namespace agentgres::pg
+
+AGENTGRES_FUNCTION(agentgres_predict_success)
+{
+	return Predict(fcinfo, Prediction::kSuccess);
+}
+
+AGENTGRES_FUNCTION(agentgres_estimate_duration)
+{
+	return Predict(fcinfo, Prediction::kDuration);
+}
+
+// train_success_model(model_name, max_rows, l2) -> jsonb report
+AGENTGRES_FUNCTION(agentgres_train_success_model)
+{
+	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const int32 max_rows = PG_GETARG_INT32(1);
+	const double l2 = PG_GETARG_FLOAT8(2);
+	if (name[0] == '\0')
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "model name must not be empty");
+	if (max_rows < 1)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "max_rows must be at least 1");
+	if (!std::isfinite(l2) || l2 <= 0)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "l2 must be a positive number");
+
+	learning::TrainingData data;
+	std::vector<std::string_view> scratch;
+	PgCall([&] { LoadExecutions(data, scratch, max_rows); });
+	learning::TrainOptions options;
+	options.l2 = l2;
+	const learning::TrainResult result = learning::Train(data, options);
+	const std::string model_json = result.model.ToJson();
+	return PgCall([&] { return StoreModel(name, model_json.c_str(), result.report_json.c_str()); });
+}
+
+// recommend_agents(task_type, complexity, k, max_agents)
+AGENTGRES_FUNCTION(agentgres_recommend_agents)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	if (PG_ARGISNULL(0))
+		return static_cast<Datum>(0);
+	const char *task_type = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const bool has_complexity = !PG_ARGISNULL(1);
+	const double complexity = has_complexity ? PG_GETARG_FLOAT8(1) : 0.0;
+	const int32 k = PG_ARGISNULL(2) ? 5 : PG_GETARG_INT32(2);
+	const int32 max_agents = PG_ARGISNULL(3) ? 4 : PG_GETARG_INT32(3);
+	if (k < 1 || k > 1000)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "k must be between 1 and 1000");
+	if (max_agents < 1 || max_agents > 16)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "max_agents must be between 1 and 16");
+	if (has_complexity && !std::isfinite(complexity))
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
+
+	const History history = PgCall([&] { return ReadHistory(task_type); });
+	if (std::strcmp(history.mode, "recommend") != 0 && std::strcmp(history.mode, "adapt") != 0) {
+		PgCall([&] {
+			ereport(NOTICE, errmsg("no recommendations: the learning mode is \"%s\"", history.mode),
+			        errhint("SELECT agentgres.set_learning_mode('recommend') turns them on."));
+		});
+		return static_cast<Datum>(0);
+	}
+	if (history.total < history.min_history) {
+		PgCall([&] {
+			ereport(NOTICE,
+			        errmsg("no recommendations: %lld executions of task type \"%s\" recorded, %d needed",
+			               static_cast<long long>(history.total), task_type, history.min_history));
+		});
+		return static_cast<Datum>(0);
+	}
+	const auto model = LoadModel("default", false);
+	if (model == nullptr) {
+		PgCall([] {
+			ereport(NOTICE, errmsg("no recommendations: no model has been trained"),
+			        errhint("Run SELECT agentgres.train_success_model()."));
+		});
+		return static_cast<Datum>(0);
+	}
+	const std::optional<double> c = has_complexity ? std::optional<double>(complexity) : std::nullopt;
+
+	std::vector<Candidate> candidates;
+	PgCall([&] { ReadSeenSets(task_type, max_agents, candidates); });
+	std::unordered_set<std::string> seen;
+	for (Candidate &candidate : candidates) {
+		Score(*model, task_type, c, candidate);
+		std::string key;
+		for (const auto &a : candidate.agents)
+			key += a + '\x1f';
+		seen.insert(key);
+	}
+	std::vector<Candidate> greedy;
+	GreedySets(*model, task_type, c, static_cast<std::size_t>(max_agents), greedy);
+	for (Candidate &g : greedy) {
+		std::string key;
+		for (const auto &a : g.agents)
+			key += a + '\x1f';
+		if (seen.insert(key).second)
+			candidates.push_back(std::move(g));
+	}
+	std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate &a, const Candidate &b) {
+		if (a.p_success != b.p_success)
+			return a.p_success > b.p_success;
+		return a.duration_s < b.duration_s;
+	});
+	if (candidates.size() > static_cast<std::size_t>(k))
+		candidates.resize(static_cast<std::size_t>(k));
+
+	PgCall([&] {
+		for (const Candidate &candidate : candidates) {
+			const int count = static_cast<int>(candidate.agents.size());
+			Datum *names = static_cast<Datum *>(palloc(sizeof(Datum) * static_cast<std::size_t>(count + 1)));
+			for (int i = 0; i < count; ++i)
+				names[i] = PointerGetDatum(cstring_to_text_with_len(candidate.agents[static_cast<std::size_t>(i)].data(),
+				                                                    static_cast<int>(candidate.agents[static_cast<std::size_t>(i)].size())));
+			Datum values[4] = {PointerGetDatum(construct_array_builtin(names, count, TEXTOID)),
+			                   Float8GetDatum(candidate.p_success), Float8GetDatum(candidate.duration_s),
+			                   Int64GetDatum(candidate.support)};
+			bool nulls[4] = {false, false, false, false};
+			tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+		}
+	});
+	return static_cast<Datum>(0);
+}

@@ -1,0 +1,207 @@
+// The pattern_summary aggregate (transition, combine, serialize, deserialize)
+// and pattern_rows, which turns a summary into agent_patterns rows.
+//
+// The state is a C++ core::patterns::Accumulator created with new in the
+// aggregate's memory context; a reset callback on that context deletes it, so
+// the state is freed when the aggregate finishes, errors or is cancelled.
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/patterns.hpp"
+#include "boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+}
+
+namespace core = agentgres::core;
+using agentgres::pg::PgCall;
+using Accumulator = agentgres::core::patterns::Accumulator;
+
+namespace {
+
+struct StateOwner {
+	MemoryContextCallback callback;
+	Accumulator *state;
+};
+
+void
+DeleteState(void *arg)
+{
+	delete static_cast<StateOwner *>(arg)->state;
+}
+
+MemoryContext
+AggregateContext(FunctionCallInfo fcinfo)
+{
+	MemoryContext context = nullptr;
+	if (!AggCheckCallContext(fcinfo, &context))
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		        errmsg("pattern_summary support functions can only be called by the aggregate"));
+	return context;
+}
+
+// A new state owned by the aggregate context. The owner record is allocated
+// first, so nothing leaks if the C++ allocation throws.
+Accumulator *
+NewState(MemoryContext context, Accumulator &&initial)
+{
+	auto *owner = static_cast<StateOwner *>(
+	    PgCall([&] { return MemoryContextAllocZero(context, sizeof(StateOwner)); }));
+	owner->state = new Accumulator(std::move(initial));
+	owner->callback.func = DeleteState;
+	owner->callback.arg = owner;
+	MemoryContextRegisterResetCallback(context, &owner->callback);
+	return owner->state;
+}
+
+std::string_view
+TextView(text *t)
+{
+	return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
+
+bytea *
+ToBytea(const std::string &bytes)
+{
+	auto *out = static_cast<bytea *>(agentgres::pg::AllocOrThrow(VARHDRSZ + bytes.size()));
+	SET_VARSIZE(out, VARHDRSZ + bytes.size());
+	std::memcpy(VARDATA(out), bytes.data(), bytes.size());
+	return out;
+}
+
+} // namespace
+
+// pattern_transition(state, task_type, agents, success, duration_s, error, max_size)
+AGENTGRES_FUNCTION(agentgres_pattern_transition)
+{
+	MemoryContext context = AggregateContext(fcinfo);
+	Accumulator *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Accumulator *>(PG_GETARG_POINTER(0));
+	const int max_size = PG_ARGISNULL(6) ? 3 : PG_GETARG_INT32(6);
+	// Rows without a task type, agents or outcome carry no pattern.
+	const bool skip = PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3);
+	text *task_type = skip ? nullptr : PG_GETARG_TEXT_PP(1);
+	Datum *elements = nullptr;
+	bool *nulls = nullptr;
+	int count = 0;
+	if (!skip) {
+		ArrayType *agents = PG_GETARG_ARRAYTYPE_P(2);
+		deconstruct_array_builtin(agents, TEXTOID, &elements, &nulls, &count);
+		for (int i = 0; i < count; ++i)
+			if (!nulls[i])
+				elements[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(elements[i]));
+	}
+	text *error = PG_ARGISNULL(5) || skip ? nullptr : PG_GETARG_TEXT_PP(5);
+	const std::optional<double> duration =
+	    PG_ARGISNULL(4) ? std::nullopt : std::optional<double>(PG_GETARG_FLOAT8(4));
+	const bool success = skip ? false : PG_GETARG_BOOL(3);
+
+	// C++ from here on.
+	Accumulator::ValidateMaxSize(max_size);
+	if (state == nullptr)
+		state = NewState(context, Accumulator());
+	if (skip)
+		PG_RETURN_POINTER(state);
+	std::vector<std::string_view> names;
+	names.reserve(static_cast<std::size_t>(count));
+	for (int i = 0; i < count; ++i)
+		if (!nulls[i])
+			names.push_back(TextView(reinterpret_cast<text *>(DatumGetPointer(elements[i]))));
+	if (!names.empty())
+		state->Add(TextView(task_type), names, success, duration,
+		           error ? std::optional<std::string_view>(TextView(error)) : std::nullopt, max_size);
+	PG_RETURN_POINTER(state);
+}
+
+// pattern_combine(state, state): merges the second into the first (never
+// modifying the second).
+AGENTGRES_FUNCTION(agentgres_pattern_combine)
+{
+	MemoryContext context = AggregateContext(fcinfo);
+	Accumulator *a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Accumulator *>(PG_GETARG_POINTER(0));
+	Accumulator *b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<Accumulator *>(PG_GETARG_POINTER(1));
+	if (b == nullptr) {
+		if (a == nullptr)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == nullptr)
+		a = NewState(context, Accumulator());
+	a->Merge(*b);
+	PG_RETURN_POINTER(a);
+}
+
+// pattern_serialize(state) -> bytea; also the final function (a NULL state,
+// from no rows at all, becomes an empty summary).
+AGENTGRES_FUNCTION(agentgres_pattern_serialize)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BYTEA_P(ToBytea(Accumulator().Serialize()));
+	const auto *state = reinterpret_cast<const Accumulator *>(PG_GETARG_POINTER(0));
+	PG_RETURN_BYTEA_P(ToBytea(state->Serialize()));
+}
+
+// pattern_deserialize(bytea, internal) -> state
+AGENTGRES_FUNCTION(agentgres_pattern_deserialize)
+{
+	MemoryContext context = AggregateContext(fcinfo);
+	bytea *bytes = PG_GETARG_BYTEA_PP(0);
+	PG_RETURN_POINTER(
+	    NewState(context, Accumulator::Deserialize({VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)})));
+}
+
+// pattern_rows(summary bytea, min_support integer)
+AGENTGRES_FUNCTION(agentgres_pattern_rows)
+{
+	bytea *bytes = PG_GETARG_BYTEA_PP(0);
+	const int32 min_support = PG_GETARG_INT32(1);
+	InitMaterializedSRF(fcinfo, 0);
+	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	if (min_support < 1)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "min_support must be at least 1",
+		                  "min_support was " + std::to_string(min_support) + ".");
+	const Accumulator state = Accumulator::Deserialize({VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)});
+	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support));
+	PgCall([&] {
+		MemoryContext row_context =
+		    AllocSetContextCreate(CurrentMemoryContext, "agentgres pattern row", ALLOCSET_SMALL_SIZES);
+		for (const core::patterns::PatternRow &row : rows) {
+			MemoryContext caller = MemoryContextSwitchTo(row_context);
+			const int count = static_cast<int>(row.agents.size());
+			Datum *names = static_cast<Datum *>(palloc(sizeof(Datum) * static_cast<std::size_t>(count + 1)));
+			for (int i = 0; i < count; ++i)
+				names[i] = PointerGetDatum(cstring_to_text_with_len(row.agents[static_cast<std::size_t>(i)].data(),
+				                                                    static_cast<int>(row.agents[static_cast<std::size_t>(i)].size())));
+			Datum values[11] = {
+			    row.task_type ? PointerGetDatum(cstring_to_text_with_len(row.task_type->data(),
+			                                                             static_cast<int>(row.task_type->size())))
+			                  : static_cast<Datum>(0),
+			    PointerGetDatum(construct_array_builtin(names, count, TEXTOID)),
+			    Int64GetDatum(static_cast<int64>(row.n)),
+			    Int64GetDatum(static_cast<int64>(row.successes)),
+			    Float8GetDatum(row.success_rate),
+			    Float8GetDatum(row.wilson_low),
+			    Float8GetDatum(row.wilson_high),
+			    Float8GetDatum(row.mean_duration_s),
+			    Float8GetDatum(row.p95_duration_s),
+			    row.top_error ? PointerGetDatum(cstring_to_text_with_len(row.top_error->data(),
+			                                                             static_cast<int>(row.top_error->size())))
+			                  : static_cast<Datum>(0),
+			    Int64GetDatum(static_cast<int64>(row.top_error_count))};
+			bool nulls[11] = {!row.task_type.has_value(), false, false, false, false, false, false,
+			                  std::isnan(row.mean_duration_s), std::isnan(row.p95_duration_s),
+			                  !row.top_error.has_value(), !row.top_error.has_value()};
+			tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+			MemoryContextSwitchTo(caller);
+			MemoryContextReset(row_context);
+		}
+	});
+	return static_cast<Datum>(0);
+}
