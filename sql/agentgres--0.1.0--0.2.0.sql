@@ -567,7 +567,7 @@ COMMENT ON FUNCTION agentgres.assign_variant(text, text) IS
 CREATE FUNCTION agentgres.experiment_results(experiment text)
 RETURNS TABLE (variant text, subjects bigint, executions bigint, successes bigint, success_rate double precision,
                difference double precision, z double precision, p_value double precision)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	variant_list text[];
 BEGIN

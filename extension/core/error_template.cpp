@@ -105,7 +105,7 @@ PathAt(std::string_view s)
 		return 0;
 	std::size_t i = 0;
 	while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != '"' && s[i] != '\'' &&
-	       s[i] != ',' && s[i] != ')')
+	       s[i] != ',' && s[i] != ')' && !(s[i] == ':' && i + 1 < s.size() && IsDigit(s[i + 1])))
 		++i;
 	// A trailing period ends the sentence, not the path.
 	while (i > 1 && (s[i - 1] == '.' || s[i - 1] == ':'))
@@ -159,7 +159,10 @@ ErrorTemplate(std::string_view message)
 				continue;
 			}
 		}
-		if (!previous_is_word() || (!out.empty() && !std::isalpha(static_cast<unsigned char>(out.back())))) {
+		// "v1.2": the digits after a dot inside a word belong to the word.
+		const bool after_word_dot = out.size() >= 2 && out.back() == '.' && IsWordChar(out[out.size() - 2]);
+		if (!after_word_dot &&
+		    (!previous_is_word() || (!out.empty() && !std::isalpha(static_cast<unsigned char>(out.back()))))) {
 			std::size_t sign = (c == '-' || c == '+') && !previous_is_word() ? 1 : 0;
 			if (const std::size_t n = NumberAt(rest.substr(sign))) {
 				out += "<num>";

@@ -105,6 +105,23 @@ ReadDictionary(Reader &r, Dictionary &d)
 
 } // namespace
 
+// Insertion sort of the key's (at most kMaxSetSize) agent ids. std::sort
+// would do, but GCC 12 warns about its 16-element fast path on this array.
+void
+Accumulator::SortAgents(Key &key)
+{
+	const int n = std::min<int>(key.size, kMaxSetSize);
+	for (int i = 1; i < n; ++i) {
+		const std::int32_t v = key.agents[static_cast<std::size_t>(i)];
+		int j = i - 1;
+		while (j >= 0 && key.agents[static_cast<std::size_t>(j)] > v) {
+			key.agents[static_cast<std::size_t>(j + 1)] = key.agents[static_cast<std::size_t>(j)];
+			--j;
+		}
+		key.agents[static_cast<std::size_t>(j + 1)] = v;
+	}
+}
+
 int
 Accumulator::ValidateMaxSize(std::int64_t max_size)
 {
@@ -227,7 +244,7 @@ Accumulator::Merge(const Accumulator &other)
 			key.task_type = type_map[static_cast<std::size_t>(key.task_type)];
 		for (int i = 0; i < key.size; ++i)
 			key.agents[static_cast<std::size_t>(i)] = agent_map[static_cast<std::size_t>(key.agents[static_cast<std::size_t>(i)])];
-		std::sort(key.agents.begin(), key.agents.begin() + std::min<int>(key.size, kMaxSetSize));
+		SortAgents(key);
 		patterns_[key].Merge(other_stats, template_map);
 	}
 }

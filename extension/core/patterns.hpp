@@ -91,6 +91,7 @@ private:
 	};
 
 	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
+	static void SortAgents(Key &key);
 
 	Dictionary task_types_;
 	Dictionary agents_;
