@@ -555,7 +555,7 @@ BEGIN
 	chosen := variant_list[1 + agentgres.hash_bucket(experiment || E'\x1f' || subject, cardinality(variant_list))];
 	INSERT INTO agentgres.experiment_assignments (experiment, subject, variant)
 	VALUES (assign_variant.experiment, assign_variant.subject, chosen)
-	ON CONFLICT (experiment, subject) DO NOTHING;
+	ON CONFLICT ON CONSTRAINT experiment_assignments_pkey DO NOTHING;
 	-- An existing assignment stands, even if the variant list changed since.
 	SELECT a.variant INTO chosen FROM agentgres.experiment_assignments a
 	WHERE a.experiment = assign_variant.experiment AND a.subject = assign_variant.subject;

@@ -56,7 +56,7 @@ SELECT p.oid::regprocedure, p.provolatile, p.proisstrict, p.proparallel
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'agentgres')
   AND (p.provolatile <> 'i' OR NOT p.proisstrict OR p.proparallel <> 's')
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 -- the operators commute and read naturally in ORDER BY ... LIMIT
 SELECT oprname, oprcom::regoperator FROM pg_operator

@@ -1,0 +1,153 @@
+-- The learning system: recording, models, recommendations, task lifecycle,
+-- learning modes, and the cross-backend model cache.
+SET search_path = public, agentgres;
+SET extra_float_digits = 0;
+\set SHOW_CONTEXT never
+
+SELECT * FROM learning_status;
+
+-- recording: valid calls return ids; every bad input has a precise error
+SELECT record_execution('code_change', ARRAY['planner', 'coder'], true, 12.5) > 0 AS recorded;
+SELECT record_execution('code_change', ARRAY['coder'], false, 3, complexity => 7, error => 'boom 42',
+                        satisfaction => 4::smallint, resources => '{"tokens": 1200}', task_id => 't-1') > 0 AS recorded;
+SELECT task_id, task_type, agents, success, duration_s, complexity, error, satisfaction, resources
+FROM executions ORDER BY id;
+\set VERBOSITY default
+SELECT record_execution('', ARRAY['a'], true, 1);
+SELECT record_execution(NULL, ARRAY['a'], true, 1);
+SELECT record_execution('t', ARRAY[]::text[], true, 1);
+SELECT record_execution('t', NULL, true, 1);
+SELECT record_execution('t', ARRAY['a', NULL], true, 1);
+SELECT record_execution('t', ARRAY['a', ''], true, 1);
+SELECT record_execution('t', ARRAY[['a'], ['b']], true, 1);
+SELECT record_execution('t', array_fill('a'::text, ARRAY[65]), true, 1);
+SELECT record_execution('t', ARRAY['a'], NULL, 1);
+SELECT record_execution('t', ARRAY['a'], true, -1);
+SELECT record_execution('t', ARRAY['a'], true, 'NaN');
+SELECT record_execution('t', ARRAY['a'], true, 'Infinity');
+SELECT record_execution('t', ARRAY['a'], true, NULL);
+SELECT record_execution('t', ARRAY['a'], true, 1, complexity => 'NaN');
+SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 0::smallint);
+SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 11::smallint);
+-- the table's constraints hold for direct inserts too
+\set VERBOSITY terse
+INSERT INTO executions (task_type, agents, success, duration_s) VALUES ('t', '{}', true, 1);
+INSERT INTO executions (task_type, agents, success, duration_s) VALUES ('t', '{a}', true, 'NaN');
+\set VERBOSITY default
+-- strict catalog mode
+UPDATE learning_settings SET strict_catalog = true;
+INSERT INTO agent_catalog (name, capabilities, description) VALUES ('planner', '{plan}', 'breaks work down');
+SELECT record_execution('t', ARRAY['planner'], true, 1) > 0 AS recorded;
+SELECT record_execution('t', ARRAY['planner', 'ghost'], true, 1);
+UPDATE learning_settings SET strict_catalog = false;
+-- learning switched off: nothing is recorded
+SELECT set_learning_mode('off');
+SELECT record_execution('t', ARRAY['planner'], true, 1) AS id_when_off;
+SELECT set_learning_mode('recommend');
+SELECT set_learning_mode('sometimes');
+SELECT set_learning_mode(NULL);
+SELECT count(*) FROM executions;
+
+-- training needs history with both outcomes
+SELECT train_success_model();
+SELECT predict_success('code_change', ARRAY['coder']);
+SELECT * FROM recommend_agents('code_change');
+
+-- simulated history with planted effects (see README: the simulator)
+TRUNCATE executions CASCADE;
+SELECT simulate_executions('code_change', 4000, 42);
+SELECT simulate_executions('docs', 1500, 7);
+SELECT simulate_executions('x', -1);
+SELECT simulate_executions('', 10);
+SELECT count(*), count(DISTINCT task_type), bool_and(cardinality(agents) BETWEEN 2 AND 4) AS team_sizes,
+       bool_and(created_at BETWEEN now() - interval '30 days' AND now()) AS last_30_days
+FROM executions;
+-- the same seed gives the same executions
+SELECT (SELECT array_agg(success ORDER BY ordinality) FROM generate_executions(50, 5) WITH ORDINALITY)
+     = (SELECT array_agg(success ORDER BY ordinality) FROM generate_executions(50, 5) WITH ORDINALITY) AS reproducible;
+
+-- training: holdout quality is reported and stored
+SELECT r ? 'auc' AND r ? 'log_loss' AND r ? 'brier' AND r ? 'features' AND r ? 'duration' AS complete,
+       (r ->> 'n')::int AS n, (r ->> 'auc')::float > 0.75 AS good_auc, (r ->> 'brier')::float < 0.2 AS good_brier,
+       (r -> 'duration' ->> 'median_relative_error')::float < 0.35 AS good_duration, r ->> 'version' AS version
+FROM train_success_model() AS r;
+SELECT name, version, metrics ->> 'n' AS n FROM models;
+-- predictions find the planted effects
+SELECT predict_success('code_change', ARRAY['planner', 'coder', 'reviewer'], 5) > 0.85 AS best_is_likely,
+       predict_success('code_change', ARRAY['coder', 'deployer'], 5) < 0.35 AS bad_is_unlikely,
+       predict_success('code_change', ARRAY['writer', 'tester'], 2)
+           > predict_success('code_change', ARRAY['writer', 'tester'], 9) AS harder_fails_more,
+       estimate_duration('code_change', ARRAY['researcher', 'writer'], 5)
+           / estimate_duration('code_change', ARRAY['critic', 'writer'], 5) BETWEEN 3 AND 5.5 AS researcher_slow;
+-- unknown names still predict; NULL task type or agents give NULL
+SELECT predict_success('never_seen', ARRAY['nobody']) BETWEEN 0 AND 1 AS in_range,
+       predict_success(NULL, ARRAY['coder']) IS NULL AS null_type, predict_success('x', NULL) IS NULL AS null_agents;
+SELECT predict_success('code_change', ARRAY[]::text[]);
+SELECT predict_success('code_change', ARRAY['coder', NULL]);
+SELECT predict_success('code_change', ARRAY['coder'], 'NaN');
+SELECT predict_success('code_change', ARRAY['coder'], 5, 'no_such_model');
+SELECT estimate_duration('code_change', ARRAY['coder'], 5, 'no_such_model');
+SELECT train_success_model('');
+SELECT train_success_model('m', 0);
+SELECT train_success_model('m', 100, 0);
+SELECT train_success_model('m', 100, 'NaN');
+-- max_rows bounds the training set to the most recent executions
+SELECT (train_success_model('recent', 500) ->> 'n')::int AS n_recent;
+
+-- recommendations: ranked by predicted success, with their support
+SELECT agents, round(p_success::numeric, 2) > 0.85 AS likely, support > 0 AS seen
+FROM recommend_agents('code_change', 5, 3, 3);
+SELECT agents FROM recommend_agents('code_change', 5, 1, 3);
+SELECT count(*) FROM recommend_agents('code_change', NULL, 5, 1);
+SELECT recommend_agents('code_change', 5, 0);
+SELECT recommend_agents('code_change', 5, 5, 0);
+SELECT recommend_agents('code_change', 5, 5, 17);
+SELECT count(*) FROM recommend_agents(NULL);
+-- too little history says so
+SELECT record_execution('rare', ARRAY['coder'], true, 1) > 0 AS recorded;
+SELECT * FROM recommend_agents('rare');
+-- observe mode: recording only
+SELECT set_learning_mode('observe');
+SELECT * FROM recommend_agents('code_change');
+SELECT set_learning_mode('recommend');
+
+-- task lifecycle
+SELECT assigned_agents IS NULL AS not_assigned_in_recommend_mode, recommended_agents, p_success > 0.85 AS likely
+FROM begin_task('code_change', 5);
+SELECT set_learning_mode('adapt');
+SELECT task_id AS adapted_task, assigned_agents FROM begin_task('code_change', 5) \gset
+SELECT :'assigned_agents' AS picked_by_adapt_mode;
+SELECT finish_task(:'adapted_task', true) > 0 AS finished;
+SELECT agents, success, duration_s >= 0 AS timed FROM executions WHERE task_id = :'adapted_task';
+\set VERBOSITY sqlstate
+SELECT finish_task(:'adapted_task', true);
+\set VERBOSITY default
+SELECT finish_task('no-such-task', true);
+SELECT set_learning_mode('recommend');
+SELECT task_id AS own_task FROM begin_task('code_change', 3, ARRAY['writer', 'critic']) \gset
+SELECT finish_task(:'own_task', false, error => 'HTTP 500', satisfaction => 2::smallint) > 0 AS finished;
+SELECT agents, success, error, satisfaction FROM executions WHERE task_id = :'own_task';
+SELECT begin_task('', 1);
+
+-- views
+SELECT agent, executions > 0 AS used, success_rate BETWEEN 0 AND 1 AS rate_ok,
+       p95_duration_s >= mean_duration_s * 0.5 AS p95_ok, success_rate_trend IS NOT NULL AS has_trend
+FROM agent_performance ORDER BY agent;
+SELECT mode, executions > 5000 AS has_history, model, model_version, model_auc > 0.75 AS good FROM learning_status;
+
+-- a retrained model is used at once in this backend and, through the
+-- relcache invalidation, by every other backend without a reconnect
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', format('host=%s port=%s dbname=%s user=%s',
+	split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_database(),
+	current_user));
+SELECT * FROM dblink('other', $$SELECT agentgres.predict_success('code_change', ARRAY['coder', 'deployer'], 5)$$)
+	AS t(p double precision) \gset before_
+UPDATE executions SET success = true WHERE agents @> ARRAY['coder', 'deployer'];
+SELECT (train_success_model() ->> 'version')::int AS new_version;
+SELECT predict_success('code_change', ARRAY['coder', 'deployer'], 5) > 0.8 AS here_sees_new_model;
+SELECT p > 0.8 AS other_backend_sees_new_model, :before_p < 0.35 AS it_saw_the_old_one
+FROM dblink('other', $$SELECT agentgres.predict_success('code_change', ARRAY['coder', 'deployer'], 5)$$)
+	AS t(p double precision);
+SELECT dblink_disconnect('other');
+DROP EXTENSION dblink;
