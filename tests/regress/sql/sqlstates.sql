@@ -44,6 +44,35 @@ SELECT pg_temp.sqlstate_of(statement) AS sqlstate, statement FROM (VALUES
 	($$SELECT * FROM rrf_weighted(60, ARRAY['NaN']::float8[], ARRAY[1]::bigint[])$$)
 ) AS v(statement);
 
+-- the learning system
+SELECT pg_temp.sqlstate_of(statement) AS sqlstate, statement FROM (VALUES
+	($$SELECT agentgres.record_execution('', ARRAY['a'], true, 1)$$),
+	($$SELECT agentgres.record_execution('t', ARRAY[]::text[], true, 1)$$),
+	($$SELECT agentgres.record_execution('t', ARRAY['a', NULL], true, 1)$$),
+	($$SELECT agentgres.record_execution('t', ARRAY['a'], NULL, 1)$$),
+	($$SELECT agentgres.record_execution('t', ARRAY['a'], true, -1)$$),
+	($$SELECT agentgres.record_execution('t', ARRAY['a'], true, 'NaN')$$),
+	($$SELECT agentgres.record_execution('t', ARRAY['a'], true, 1, satisfaction => 0::smallint)$$),
+	($$SELECT agentgres.set_learning_mode('sometimes')$$),
+	($$SELECT agentgres.train_success_model()$$),
+	($$SELECT agentgres.train_success_model('m', 0)$$),
+	($$SELECT agentgres.predict_success('t', ARRAY['a'])$$),
+	($$SELECT agentgres.predict_success('t', ARRAY[]::text[])$$),
+	($$SELECT agentgres.predict_success('t', ARRAY['a', NULL])$$),
+	($$SELECT agentgres.recommend_agents('t', 1, 0)$$),
+	($$SELECT agentgres.begin_task('')$$),
+	($$SELECT agentgres.finish_task('no such task', true)$$),
+	($$SELECT * FROM agentgres.agent_patterns(0)$$),
+	($$SELECT * FROM agentgres.agent_patterns(5, NULL, 6)$$),
+	($$SELECT * FROM agentgres.pattern_rows('\x01', 1)$$),
+	($$SELECT agentgres.refresh_insights(0)$$),
+	($$SELECT agentgres.assign_variant('no such experiment', 's')$$),
+	($$SELECT agentgres.assign_variant('no such experiment', NULL)$$),
+	($$SELECT agentgres.wilson_interval(11, 10)$$),
+	($$SELECT agentgres.hash_bucket('k', 0)$$),
+	($$SELECT agentgres.simulate_executions('t', -1)$$)
+) AS v(statement);
+
 -- permission: 42501
 CREATE ROLE regress_agentgres_nobody;
 GRANT USAGE ON SCHEMA agentgres TO regress_agentgres_nobody;
