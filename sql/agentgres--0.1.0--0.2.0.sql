@@ -361,7 +361,7 @@ CREATE AGGREGATE agentgres.pattern_summary(task_type text, agents text[], succes
 COMMENT ON AGGREGATE agentgres.pattern_summary(text, text[], boolean, double precision, text, integer) IS
 	'statistics of every agent set and its subsets up to max_size, per task type and overall, as a state for pattern_rows';
 
-CREATE FUNCTION agentgres.pattern_rows(summary bytea, min_support integer DEFAULT 5)
+CREATE FUNCTION agentgres.pattern_rows(summary bytea, min_support integer DEFAULT 5, max_size integer DEFAULT 5)
 	RETURNS TABLE (task_type text, agents text[], n bigint, successes bigint, success_rate double precision,
 	               wilson_low double precision, wilson_high double precision, mean_duration_s double precision,
 	               p95_duration_s double precision, top_error text, top_error_count bigint)
@@ -378,7 +378,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 		(SELECT agentgres.pattern_summary(e.task_type, e.agents, e.success, e.duration_s, e.error, max_size)
 		 FROM agentgres.executions e
 		 WHERE since IS NULL OR e.created_at >= since),
-		min_support) AS p
+		min_support, max_size) AS p
 $$;
 COMMENT ON FUNCTION agentgres.agent_patterns(integer, timestamptz, integer) IS
 	'agent sets and their subsets up to max_size, per task type and overall (task_type NULL): support, success '

@@ -157,18 +157,23 @@ AGENTGRES_FUNCTION(agentgres_pattern_deserialize)
 	    NewState(context, Accumulator::Deserialize({VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)})));
 }
 
-// pattern_rows(summary bytea, min_support integer)
+// pattern_rows(summary bytea, min_support integer, max_size integer): the
+// patterns of at most max_size agents (validated here too, so that a bad
+// max_size is an error even when there are no executions to aggregate).
 AGENTGRES_FUNCTION(agentgres_pattern_rows)
 {
 	bytea *bytes = PG_GETARG_BYTEA_PP(0);
 	const int32 min_support = PG_GETARG_INT32(1);
+	const int32 max_size = PG_GETARG_INT32(2);
 	InitMaterializedSRF(fcinfo, 0);
 	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	if (min_support < 1)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "min_support must be at least 1",
 		                  "min_support was " + std::to_string(min_support) + ".");
+	Accumulator::ValidateMaxSize(max_size);
 	const Accumulator state = Accumulator::Deserialize({VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)});
-	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support));
+	std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support));
+	std::erase_if(rows, [&](const core::patterns::PatternRow &r) { return r.agents.size() > static_cast<std::size_t>(max_size); });
 	PgCall([&] {
 		MemoryContext row_context =
 		    AllocSetContextCreate(CurrentMemoryContext, "agentgres pattern row", ALLOCSET_SMALL_SIZES);
