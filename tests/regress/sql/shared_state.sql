@@ -1,0 +1,135 @@
+-- Shared state: agent registry and versions, heartbeats, events, alerts,
+-- metrics and rollups, retention, health, and the job queue.
+SET search_path = public, agentgres;
+\set SHOW_CONTEXT never
+
+-- registry, lifecycle and config versions
+SELECT register_agent('indexer', 'loop', '{"interval_s": 30}');
+SELECT register_agent('indexer', 'loop', '{"interval_s": 30}');   -- unchanged: same version
+SELECT register_agent('indexer', 'loop', '{"interval_s": 10}');   -- changed: new version
+SELECT update_agent_config('indexer', '{"interval_s": 5, "paths": ["src"]}', 'faster');
+SELECT agent, version, config, note FROM agent_versions ORDER BY version;
+SELECT rollback_agent('indexer', 1);
+SELECT name, kind, status, config, version FROM agents;
+SELECT version, note FROM agent_versions WHERE agent = 'indexer' ORDER BY version;
+SELECT set_agent_status('indexer', 'starting', host => 'h1', pid => 42);
+SELECT set_agent_status('indexer', 'running');
+SELECT set_agent_status('indexer', 'failed', 'boom');
+SELECT set_agent_status('indexer', 'starting');
+SELECT status, restarts, last_error, host, pid FROM agents WHERE name = 'indexer';
+SELECT kind, message FROM system_events WHERE agent = 'indexer' ORDER BY id;
+\set VERBOSITY default
+SELECT register_agent('', 'loop');
+SELECT register_agent('x', 'loop', '[1]');
+SELECT update_agent_config('ghost', '{}');
+SELECT rollback_agent('indexer', 99);
+SELECT set_agent_status('indexer', 'sleeping');
+SELECT set_agent_status('ghost', 'running');
+
+-- heartbeats
+SELECT heartbeat('indexer') <= now() AS beat;
+SELECT heartbeat('indexer', 'busy', '{"queue": 3}') <= now() AS beat;
+SELECT agent, status, details FROM heartbeats ORDER BY at, status;
+SELECT last_heartbeat_at IS NOT NULL AS seen FROM agents WHERE name = 'indexer';
+SELECT heartbeat('');
+
+-- alerts: deduplicated by rule and subject, acknowledged, resolved
+SELECT raise_alert('stale_heartbeat', 'indexer', 'warning', 'no heartbeat for 3 minutes') AS first_id \gset
+SELECT raise_alert('stale_heartbeat', 'indexer', 'critical', 'no heartbeat for 5 minutes') = :first_id AS same_alert;
+SELECT rule, subject, severity, status, message, occurrences FROM alerts;
+SELECT ack_alert(:first_id, 'ops');
+SELECT ack_alert(:first_id);
+SELECT status, acknowledged_by FROM alerts;
+SELECT resolve_alert('stale_heartbeat', 'indexer') = :first_id AS resolved;
+SELECT raise_alert('stale_heartbeat', 'indexer', 'warning', 'again') <> :first_id AS new_alert_after_resolve;
+SELECT rule, status, occurrences FROM alerts ORDER BY id;
+SELECT raise_alert('r', 's', 'fatal', 'm');
+SELECT raise_alert('', 's', 'info', 'm');
+SELECT ack_alert(999999);
+
+-- metrics, rollups and retention
+INSERT INTO performance_metrics (at, source, name, value)
+SELECT now() - interval '3 days' + g * interval '10 minutes', 'perfmon', 'cpu', g % 7 FROM generate_series(0, 431) AS g;
+SELECT record_metric('perfmon', 'cpu', 1.5);
+SELECT record_metric('perfmon', 'cpu', 'NaN');
+SELECT rollup_metrics() > 0 AS rolled_up;
+SELECT resolution, count(*) > 0 AS has_rows, sum(n) FILTER (WHERE resolution = 'day') IS NOT NULL AS daily
+FROM metrics_rollups GROUP BY resolution ORDER BY resolution;
+-- the rollups agree with the raw rows
+SELECT (SELECT sum(n) FROM metrics_rollups WHERE resolution = 'hour')
+     = (SELECT count(*) FROM performance_metrics WHERE at < date_trunc('hour', now())) AS hourly_complete;
+INSERT INTO heartbeats (agent, at) VALUES ('indexer', now() - interval '40 days');
+SELECT * FROM purge_history('30 days');
+SELECT * FROM purge_history('1 day') AS p WHERE p.metrics > 0;
+SELECT purge_history('1 minute');
+SELECT count(*) > 0 AS rollups_survive FROM metrics_rollups;
+
+-- the job queue
+SELECT enqueue('embed', '{"doc": 1}') AS j1 \gset
+SELECT enqueue('embed', '{"doc": 2}', priority => 1) AS j2 \gset
+SELECT enqueue('report', '{}', priority => 5) AS j3 \gset
+SELECT enqueue('embed', '{"doc": 3}', run_at => now() + interval '1 hour') AS later \gset
+SELECT kind, state, jobs FROM job_queue ORDER BY kind, state;
+-- priority 1 first, then by run_at; future jobs wait; kinds filter
+SELECT id = :j2 AS urgent_first, attempts, locked_by FROM claim_jobs('w1', ARRAY['embed'], 1);
+SELECT id = :j1 AS next FROM claim_jobs('w2', ARRAY['embed'], 5);
+SELECT count(*) AS none_left FROM claim_jobs('w2', ARRAY['embed'], 5);
+SELECT complete_job(:j2, 'w1', '{"ok": true}');
+SELECT complete_job(:j2, 'w1');
+SELECT complete_job(:j1, 'w1');
+SELECT state, result FROM jobs WHERE id = :j2;
+-- failures back off exponentially, then the job dies
+SELECT fail_job(:j1, 'w2', 'HTTP 503');
+SELECT state, attempts, last_error, run_at > now() + interval '9 seconds' AS backed_off FROM jobs WHERE id = :j1;
+UPDATE jobs SET run_at = now() WHERE id = :j1;
+SELECT count(*) FROM claim_jobs('w2', ARRAY['embed'], 1);
+SELECT fail_job(:j1, 'w2', 'HTTP 503');
+SELECT round(extract(epoch FROM run_at - now())) BETWEEN 19 AND 20 AS doubled FROM jobs WHERE id = :j1;
+UPDATE jobs SET run_at = now() WHERE id = :j1;
+SELECT count(*) FROM claim_jobs('w2', ARRAY['embed'], 1);
+SELECT fail_job(:j1, 'w2', 'HTTP 503');
+SELECT state, attempts, finished_at IS NOT NULL AS finished FROM jobs WHERE id = :j1;
+-- a crashed worker's lease runs out and the job returns to the queue
+SELECT id = :j3 AS claimed FROM claim_jobs('w3', ARRAY['report'], 1, '1 second');
+UPDATE jobs SET lease_until = now() - interval '1 second' WHERE id = :j3;
+SELECT id = :j3 AS reclaimed, attempts, locked_by FROM claim_jobs('w4', ARRAY['report'], 1);
+SELECT complete_job(:j3, 'w3');
+SELECT complete_job(:j3, 'w4');
+-- release (shutdown) does not count an attempt; cancel
+SELECT enqueue('embed', '{}') AS j5 \gset
+SELECT attempts FROM claim_jobs('w5', ARRAY['embed'], 1);
+SELECT release_job(:j5, 'w5');
+SELECT state, attempts FROM jobs WHERE id = :j5;
+SELECT cancel_job(:j5), cancel_job(:j5), cancel_job(:later);
+SELECT cancel_job(424242);
+SELECT kind, state, jobs FROM job_queue ORDER BY kind, state;
+-- NOTIFY on enqueue, seen by another session that LISTENs
+CREATE EXTENSION dblink;
+SELECT dblink_connect('listener', format('host=%s port=%s dbname=%s user=%s',
+	split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_database(),
+	current_user));
+SELECT dblink_exec('listener', 'LISTEN agentgres_jobs');
+SELECT enqueue('wake', '{}') > 0 AS queued;
+SELECT notify_name, extra FROM dblink_get_notify('listener');
+SELECT dblink_disconnect('listener');
+DROP EXTENSION dblink;
+-- bad input
+SELECT enqueue('', '{}');
+SELECT enqueue('x', '{}', priority => 0);
+SELECT enqueue('x', '{}', priority => 6);
+SELECT enqueue('x', '{}', max_attempts => 0);
+SELECT claim_jobs('', NULL, 1);
+SELECT claim_jobs('w', NULL, 0);
+SELECT claim_jobs('w', NULL, 1, '0 seconds');
+SELECT fail_job(424242, 'w', 'x');
+
+-- health and statistics
+SELECT set_agent_status('indexer', 'running');
+UPDATE agents SET last_heartbeat_at = now();
+SELECT system_health() -> 'status' AS status, system_health() -> 'agents' AS agents,
+       system_health() -> 'alerts' AS alerts, system_health() -> 'jobs' AS jobs;
+UPDATE agents SET last_heartbeat_at = now() - interval '10 minutes';
+SELECT system_health() -> 'agents' -> 'stale' AS stale;
+SELECT set_agent_status('indexer', 'failed', 'crashed');
+SELECT system_health() ->> 'status' AS status;
+SELECT statistics() -> 'agents' AS agents, statistics() -> 'jobs' AS jobs;
