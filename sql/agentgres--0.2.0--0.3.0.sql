@@ -507,7 +507,7 @@ COMMENT ON VIEW agentgres.job_queue IS 'queue depth and age of the oldest job pe
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION agentgres.system_health(stale_after interval DEFAULT '2 minutes') RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
 	WITH a AS (
 		SELECT count(*) FILTER (WHERE status = 'running') AS running,
 		       count(*) FILTER (WHERE status = 'failed') AS failed,
@@ -539,7 +539,7 @@ $$;
 COMMENT ON FUNCTION agentgres.system_health(interval) IS
 	'ok | degraded | failing, with the counts behind it: agents, alerts, jobs, database';
 
-CREATE FUNCTION agentgres.statistics() RETURNS jsonb LANGUAGE sql STABLE AS $$
+CREATE FUNCTION agentgres.statistics() RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT jsonb_build_object(
 		'agents', (SELECT coalesce(jsonb_object_agg(status, n), '{}') FROM
 		           (SELECT status, count(*) AS n FROM agentgres.agents GROUP BY status) s),
