@@ -34,7 +34,8 @@ install_dependencies() {
 		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev
 		libeigen3-dev nlohmann-json3-dev
 		libgtest-dev libgmock-dev libbenchmark-dev
-		python3 sudo
+		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev
+		python3 sudo curl
 	)
 	local missing=()
 	for p in "${packages[@]}"; do
@@ -47,6 +48,14 @@ install_dependencies() {
 	fi
 	# Debian's postgresql package starts a system cluster on 5432; ours use
 	# their own ports and sockets, so it does not matter whether it runs.
+}
+
+# What only the tests need: promtool (from prometheus) checks /metrics.
+install_test_dependencies() {
+	if ! command -v promtool >/dev/null; then
+		log "installing Debian packages: prometheus (for promtool)"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+	fi
 }
 
 # Builds the module the PGXS way and installs it into the server's directories.

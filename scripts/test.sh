@@ -7,7 +7,8 @@
 #   3. pg_regress against a throwaway cluster run by an unprivileged account
 #   4. the upgrade test (every older version updated to the current one equals
 #      a fresh install)
-#   5. integration tests against the same cluster (tests/integration/*.sh)
+#   5. integration tests against the same cluster (tests/integration/*.sh),
+#      among them the real agentgresd (also built with ASan + UBSan)
 # and ends with one summary line "N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -28,6 +29,7 @@ record() { # record NAME STATUS
 }
 
 install_dependencies
+install_test_dependencies
 
 # The schedule must list every regress file.
 for f in "$AGENTGRES_ROOT"/tests/regress/sql/*.sql; do
@@ -45,10 +47,10 @@ set +e
 record "unit tests (ctest)" $?
 set -e
 
-log "building the unit tests with AddressSanitizer + UBSan"
+log "building the unit tests and agentgresd with AddressSanitizer + UBSan"
 cmake -S "$AGENTGRES_ROOT" -B "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DAGENTGRES_SANITIZE=ON \
 	-DAGENTGRES_BUILD_EXTENSION=OFF -DAGENTGRES_BUILD_BENCH=OFF -DAGENTGRES_WERROR=ON >/dev/null
-cmake --build "$BUILD_ASAN" -j"$JOBS" --target agentgres_unit_tests
+cmake --build "$BUILD_ASAN" -j"$JOBS" --target agentgres_unit_tests agentgresd
 set +e
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	"$BUILD_ASAN/agentgres_unit_tests" --gtest_brief=1
@@ -62,7 +64,7 @@ cluster_stop "$CLUSTER"
 as_pg rm -rf "$CLUSTER/data"
 cluster_start "$CLUSTER" "$PORT"
 trap 'cluster_stop "$CLUSTER"' EXIT
-export PGHOST="$CLUSTER/run" PGPORT="$PORT" PGUSER=postgres
+export PGHOST="$CLUSTER/run" PGPORT="$PORT" PGUSER=postgres AGENTGRES_PGDATA="$CLUSTER/data"
 
 log "pg_regress"
 set +e
@@ -80,10 +82,17 @@ for t in "$AGENTGRES_ROOT"/tests/integration/*.sh; do
 	[[ -e "$t" ]] || continue
 	log "integration: $(basename "$t")"
 	set +e
-	bash "$t"
+	AGENTGRESD="$BUILD/agentgresd" bash "$t"
 	record "integration $(basename "$t" .sh)" $?
 	set -e
 done
+
+log "integration: daemon.sh with agentgresd built with ASan + UBSan"
+set +e
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	AGENTGRESD="$BUILD_ASAN/agentgresd" bash "$AGENTGRES_ROOT/tests/integration/daemon.sh"
+record "integration daemon under ASan/UBSan" $?
+set -e
 
 echo
 if ((failed)); then

@@ -1,0 +1,160 @@
+// perfmon: CPU, memory, disk and load from /proc and statvfs; database size,
+// connections, cache hit ratio and the longest open transaction from the
+// pg_stat views. Everything goes to agentgres.performance_metrics; fixed
+// thresholds and an EWMA band per metric raise (and resolve) alerts.
+#include <sys/statvfs.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "agents/agents.hpp"
+#include "agents/ewma.hpp"
+#include "log/log.hpp"
+
+namespace agentgres::sidecar {
+namespace {
+
+struct CpuTimes {
+	std::uint64_t busy = 0;
+	std::uint64_t total = 0;
+};
+
+CpuTimes
+ReadCpu()
+{
+	std::ifstream in("/proc/stat");
+	std::string label;
+	CpuTimes t;
+	in >> label;
+	std::uint64_t v[10] = {0};
+	for (auto &x : v)
+		in >> x;
+	// user nice system idle iowait irq softirq steal
+	const std::uint64_t idle = v[3] + v[4];
+	for (int i = 0; i < 8; ++i)
+		t.total += v[i];
+	t.busy = t.total - idle;
+	return t;
+}
+
+double
+MemoryUsedPercent()
+{
+	std::ifstream in("/proc/meminfo");
+	std::string key;
+	double value = 0, total = 0, available = -1;
+	std::string unit;
+	while (in >> key >> value >> unit) {
+		if (key == "MemTotal:")
+			total = value;
+		else if (key == "MemAvailable:")
+			available = value;
+	}
+	return total > 0 && available >= 0 ? 100.0 * (1.0 - available / total) : 0.0;
+}
+
+double
+DiskUsedPercent(const std::string &path)
+{
+	struct statvfs s {};
+	if (statvfs(path.c_str(), &s) != 0 || s.f_blocks == 0)
+		return 0.0;
+	return 100.0 * (1.0 - static_cast<double>(s.f_bavail) / static_cast<double>(s.f_blocks));
+}
+
+double
+LoadAverage()
+{
+	std::ifstream in("/proc/loadavg");
+	double load = 0;
+	in >> load;
+	return load;
+}
+
+class PerfmonLoop : public Loop {
+public:
+	std::string name() const override { return "perfmon"; }
+
+	void
+	Run(LoopContext &c) override
+	{
+		const double interval = c.config.Number("agents.perfmon.interval_s");
+		const double sigma = c.config.Number("agents.perfmon.anomaly_sigma");
+		const std::int64_t warmup = c.config.Int("agents.perfmon.anomaly_warmup");
+		CpuTimes previous = ReadCpu();
+		while (c.Sleep(interval)) {
+			c.Progress();
+			const CpuTimes now = ReadCpu();
+			const double cpu = now.total > previous.total
+			                       ? 100.0 * static_cast<double>(now.busy - previous.busy) /
+			                             static_cast<double>(now.total - previous.total)
+			                       : 0.0;
+			previous = now;
+			std::map<std::string, double> sample = {
+			    {"cpu_percent", cpu},
+			    {"memory_percent", MemoryUsedPercent()},
+			    {"disk_percent", DiskUsedPercent(c.config.String("agents.perfmon.disk_path"))},
+			    {"load_1m", LoadAverage()},
+			};
+			const db::Result d = c.db.Exec(
+			    "SELECT pg_database_size(current_database())::float8, "
+			    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::float8, "
+			    "coalesce((SELECT sum(blks_hit)::float8 / nullif(sum(blks_hit) + sum(blks_read), 0) "
+			    "          FROM pg_stat_database), 1), "
+			    "coalesce((SELECT max(extract(epoch FROM now() - xact_start)) FROM pg_stat_activity "
+			    "          WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()), 0)::float8");
+			sample["db_size_bytes"] = d.Number(0, 0);
+			sample["db_connections"] = d.Number(0, 1);
+			sample["db_cache_hit_ratio"] = d.Number(0, 2);
+			sample["db_longest_transaction_s"] = d.Number(0, 3);
+
+			std::string names = "{", values = "{";
+			for (const auto &[k, v] : sample) {
+				names += (names.size() > 1 ? "," : "") + k;
+				values += (values.size() > 1 ? "," : "") + std::to_string(v);
+			}
+			c.db.Exec("INSERT INTO agentgres.performance_metrics (source, name, value) "
+			          "SELECT 'perfmon', n, v FROM unnest($1::text[], $2::float8[]) AS u(n, v)",
+			          {names + "}", values + "}"});
+
+			Threshold(c, "cpu_percent", sample["cpu_percent"], c.config.Number("agents.perfmon.cpu_alert_percent"));
+			Threshold(c, "memory_percent", sample["memory_percent"],
+			          c.config.Number("agents.perfmon.memory_alert_percent"));
+			Threshold(c, "disk_percent", sample["disk_percent"], c.config.Number("agents.perfmon.disk_alert_percent"));
+			for (const auto &[metric, value] : sample) {
+				EwmaBand &band = bands_[metric];
+				const double mean = band.mean(), deviation = band.deviation();
+				if (band.Add(value, sigma, warmup))
+					c.db.Exec("SELECT agentgres.raise_alert('anomaly', $1, 'warning', $2)",
+					          {metric, metric + " is " + std::to_string(value) + ", outside its usual " +
+					                       std::to_string(mean) + " +- " + std::to_string(sigma * deviation)});
+				else if (band.samples() > warmup)
+					c.db.Exec("SELECT agentgres.resolve_alert('anomaly', $1)", {metric});
+			}
+		}
+	}
+
+private:
+	static void
+	Threshold(LoopContext &c, const std::string &metric, double value, double limit)
+	{
+		if (value >= limit)
+			c.db.Exec("SELECT agentgres.raise_alert('threshold', $1, 'critical', $2)",
+			          {metric, metric + " is " + std::to_string(value) + ", at or over " + std::to_string(limit)});
+		else
+			c.db.Exec("SELECT agentgres.resolve_alert('threshold', $1)", {metric});
+	}
+
+	std::map<std::string, EwmaBand> bands_;
+};
+
+} // namespace
+
+std::unique_ptr<Loop>
+MakePerfmonLoop()
+{
+	return std::make_unique<PerfmonLoop>();
+}
+
+} // namespace agentgres::sidecar

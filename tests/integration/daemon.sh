@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The real agentgresd against the real cluster:
+#   loops come up and heartbeat; /metrics parses (promtool); the bearer token
+#   guards the API but not /health; a non-loopback listen without a token is
+#   refused; a loop that throws is restarted, alerts, and is marked failed
+#   after repeated crashes (/health 503); the database restarted under the
+#   daemon: /health turns 503 while it is down and every loop recovers on its
+#   own; kill -9 with a claimed job: the job is done exactly once after its
+#   lease; SIGTERM stops the daemon within five seconds and releases its job.
+# Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension
+# installed, and AGENTGRES_PGDATA (its data directory, for the restart).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DAEMON="${AGENTGRESD:-$ROOT/build/agentgresd}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PORT_HTTP=7799
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+LOG="$(mktemp)"
+PID=""
+failures=0
+
+check() { # check DESCRIPTION COMMAND...
+	local what="$1"
+	shift
+	if "$@"; then
+		echo "ok   - $what"
+	else
+		echo "FAIL - $what"
+		failures=$((failures + 1))
+	fi
+}
+wait_for() { # wait_for SECONDS COMMAND...: true once COMMAND succeeds
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+sql() { "${PSQL[@]}" -d agentgres_daemon -c "$1"; }
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+# Predicates that wait_for re-runs until they hold.
+sql_is() { [[ "$(sql "$2")" == "$1" ]]; }       # sql_is EXPECTED SQL
+http_is() { [[ "$(http_code "${@:2}")" == "$1" ]]; } # http_is CODE CURL-ARGS...
+start_daemon() {
+	"$DAEMON" run >>"$LOG" 2>&1 &
+	PID=$!
+}
+stop_daemon() {
+	[[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+	PID=""
+}
+as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+	stop_daemon
+	if ((failures)); then
+		echo "--- daemon log (last 40 lines)"
+		tail -40 "$LOG"
+	fi
+	rm -f "$LOG"
+}
+trap cleanup EXIT
+
+"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS agentgres_daemon" -c "CREATE DATABASE agentgres_daemon"
+sql "CREATE EXTENSION agentgres" >/dev/null
+
+export AGENTGRES_DSN="host=$PGHOST port=$PGPORT user=$PGUSER dbname=agentgres_daemon"
+export AGENTGRES_HTTP_LISTEN="127.0.0.1:$PORT_HTTP"
+export AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S=0.5 AGENTGRES_AGENTS_PERFMON_INTERVAL_S=0.5
+export AGENTGRES_AGENTS_HEARTBEAT_STALE_AFTER_S=5 AGENTGRES_AGENTS_WORKER_POLL_S=1
+export AGENTGRES_DATABASE_RECONNECT_MAX_S=1 AGENTGRES_COORDINATOR_RESTART_BACKOFF_INITIAL_S=0.2
+export AGENTGRES_COORDINATOR_RESTART_BACKOFF_MAX_S=0.5 AGENTGRES_COORDINATOR_MAX_CRASHES=3
+URL="http://127.0.0.1:$PORT_HTTP"
+
+# 1. loops come up and heartbeat
+start_daemon
+check "/health answers 200" wait_for 15 http_is 200 "$URL/health"
+check "every loop is running" wait_for 10 sql_is 4 "SELECT count(*) FROM agentgres.agents WHERE status = 'running'"
+check "every loop heartbeats" wait_for 10 sql_is 4 "SELECT count(DISTINCT agent) FROM agentgres.heartbeats WHERE agent IN ('heartbeat', 'perfmon', 'janitor', 'worker')"
+check "perfmon records metrics" wait_for 10 sql_is t "SELECT count(DISTINCT name) >= 8 FROM agentgres.performance_metrics"
+# 2. /metrics in the Prometheus text format
+curl -s "$URL/metrics" >"$LOG.metrics"
+if command -v promtool >/dev/null; then
+	check "/metrics passes promtool check metrics" promtool check metrics <"$LOG.metrics"
+fi
+check "/metrics has the loop, job, HTTP and database series" bash -c \
+	"grep -q '^agentgres_loop_up{loop=\"worker\"} 1' '$LOG.metrics' && grep -q '^agentgres_db_roundtrip_seconds_count' '$LOG.metrics' \
+	 && grep -q '^agentgres_http_requests_total' '$LOG.metrics' && grep -q '^agentgres_heartbeat_age_seconds' '$LOG.metrics'"
+rm -f "$LOG.metrics"
+# 3. jobs: done, unknown kind, NOTIFY wake-up
+job=$("$DAEMON" enqueue noop '{"n": 1}')
+check "a noop job is done" wait_for 5 sql_is done "SELECT state FROM agentgres.jobs WHERE id = $job"
+job=$("$DAEMON" enqueue no.such.kind)
+check "an unknown kind fails with a clear error" wait_for 5 sql_is 'dead: no handler for job kind "no.such.kind"' "SELECT state || ': ' || last_error FROM agentgres.jobs WHERE id = $job"
+check "status command works" bash -c "'$DAEMON' status | grep -q 'health: ok'"
+# 4. SIGTERM within five seconds, releasing the running job
+job=$("$DAEMON" enqueue sleep '{"ms": 30000}')
+wait_for 5 sql_is running "SELECT state FROM agentgres.jobs WHERE id = $job"
+start_ns=$(date +%s%N)
+kill -TERM "$PID"
+wait "$PID" || true
+PID=""
+elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+check "SIGTERM stops the daemon in under 5 s (took ${elapsed_ms} ms)" test "$elapsed_ms" -lt 5000
+check "the running job was released, its attempt not counted" test \
+	"$(sql "SELECT state || '/' || attempts FROM agentgres.jobs WHERE id = $job")" = "queued/0"
+check "loops are recorded as stopped" test "$(sql "SELECT count(*) FROM agentgres.agents WHERE status = 'stopped'")" = 4
+sql "SELECT agentgres.cancel_job($job)" >/dev/null
+
+# 5. token: guards everything but /health; non-loopback needs one
+AGENTGRES_HTTP_TOKEN=s3cret start_daemon
+wait_for 15 http_is 200 "$URL/health" || true
+check "/api/agents without the token: 401" test "$(http_code "$URL/api/agents")" = 401
+check "/api/agents with a wrong token: 401" test "$(http_code -H 'Authorization: Bearer nope' "$URL/api/agents")" = 401
+check "/api/agents with the token: 200" test "$(http_code -H 'Authorization: Bearer s3cret' "$URL/api/agents")" = 200
+check "/health needs no token" test "$(http_code "$URL/health")" = 200
+check "the token is not logged" bash -c "! grep -q s3cret '$LOG'"
+stop_daemon
+check "listening on 0.0.0.0 without a token is refused" bash -c \
+	"AGENTGRES_HTTP_LISTEN=0.0.0.0:$PORT_HTTP '$DAEMON' run 2>&1 | grep -q 'refusing to listen'"
+
+# 6. kill -9 with a claimed job: done exactly once after the lease
+export AGENTGRES_AGENTS_WORKER_LEASE_S=2
+start_daemon
+job=$("$DAEMON" enqueue sleep '{"ms": 4000}')
+wait_for 10 sql_is running "SELECT state FROM agentgres.jobs WHERE id = $job"
+kill -KILL "$PID"
+wait "$PID" 2>/dev/null || true
+PID=""
+start_daemon
+check "after kill -9 the job is done by the next daemon" wait_for 20 sql_is "done/2" "SELECT state || '/' || attempts FROM agentgres.jobs WHERE id = $job"
+check "and only once (a single completion, no other job touched)" test \
+	"$(sql "SELECT count(*) FROM agentgres.jobs WHERE state = 'done' AND kind = 'sleep'")" = 1
+
+# 7. the database restarts under the daemon
+if [[ -n "${AGENTGRES_PGDATA:-}" ]]; then
+	as_pg "$PG_BIN/pg_ctl" -D "$AGENTGRES_PGDATA" -m fast -w stop >/dev/null
+	check "/health is 503 while the database is down" wait_for 10 http_is 503 "$URL/health"
+	as_pg "$PG_BIN/pg_ctl" -D "$AGENTGRES_PGDATA" -l "$AGENTGRES_PGDATA/../postgresql.log" -w start >/dev/null
+	restarted=$(sql "SELECT now()")
+	check "/health is 200 again after the restart" wait_for 30 http_is 200 "$URL/health"
+	check "every loop heartbeats again on its own" wait_for 30 sql_is 4 \
+		"SELECT count(DISTINCT agent) FROM agentgres.heartbeats WHERE at > '$restarted' AND agent IN ('heartbeat', 'perfmon', 'janitor', 'worker')"
+	job=$("$DAEMON" enqueue noop)
+	check "the worker takes jobs again" wait_for 10 sql_is done "SELECT state FROM agentgres.jobs WHERE id = $job"
+fi
+stop_daemon
+
+# 8. a loop that throws: restarted, alert, then failed
+AGENTGRES_AGENTS_CHAOS_ENABLED=true AGENTGRES_AGENTS_CHAOS_INTERVAL_S=0.3 start_daemon
+check "the crashing loop is restarted" wait_for 15 bash -c \
+	"curl -s '$URL/metrics' | grep -Eq '^agentgres_loop_restarts_total\{loop=\"chaos\"\} [1-9]'"
+check "an alert names the crashing loop" wait_for 10 sql_is 1 "SELECT count(*) FROM agentgres.alerts WHERE rule = 'loop_crashed' AND subject = 'chaos' AND status = 'open'"
+check "after repeated crashes it is failed" wait_for 15 sql_is failed "SELECT status FROM agentgres.agents WHERE name = 'chaos'"
+check "/health is 503 while a loop is failed" wait_for 5 http_is 503 "$URL/health"
+check "the other loops keep running" test "$(sql "SELECT count(*) FROM agentgres.agents WHERE status = 'running'")" = 4
+stop_daemon
+
+"${PSQL[@]}" -d postgres -c "DROP DATABASE agentgres_daemon" >/dev/null
+echo "daemon: $failures failure(s)"
+((failures == 0))
