@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first README command: installs the dependencies, builds and installs the
-# extension, and brings up the embedded default: a private PostgreSQL cluster
-# under .agentgres/ in the project folder with the extension created.
+# extension and agentgresd, and brings up the embedded default: a private
+# PostgreSQL cluster under .agentgres/ in the project folder with the
+# extension created, and agentgresd running on it (HTTP on 127.0.0.1).
 #
 #   scripts/up.sh          start (or restart) the embedded default
 #   scripts/up.sh stop     stop it
@@ -11,7 +12,25 @@ PORT="${AGENTGRES_PGPORT:-5440}"
 DB="${AGENTGRES_DB:-agentgres}"
 BASE="$(cluster_base_dir "$AGENTGRES_ROOT/.agentgres")"
 
+HTTP="${AGENTGRES_HTTP_LISTEN:-127.0.0.1:7780}"
+DAEMON="$AGENTGRES_ROOT/build/agentgresd"
+DAEMON_CONFIG="$BASE/agentgresd.toml"
+DAEMON_PID="$BASE/agentgresd.pid"
+DAEMON_LOG="$BASE/agentgresd.log"
+
+stop_daemon() {
+	[[ -s "$DAEMON_PID" ]] || return 0
+	local pid
+	pid="$(cat "$DAEMON_PID")"
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -f "$DAEMON_PID"
+}
+
 if [[ "${1:-}" == "stop" ]]; then
+	stop_daemon
 	cluster_stop "$BASE"
 	log "stopped"
 	exit 0
@@ -19,6 +38,9 @@ fi
 
 install_dependencies
 build_and_install_extension
+log "building agentgresd"
+cmake -S "$AGENTGRES_ROOT" -B "$AGENTGRES_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$AGENTGRES_ROOT/build" -j"$(nproc)" --target agentgresd >/dev/null
 cluster_start "$BASE" "$PORT"
 
 PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE/run" -p "$PORT" -U postgres)
@@ -31,6 +53,25 @@ CREATE EXTENSION IF NOT EXISTS agentgres;
 ALTER EXTENSION agentgres UPDATE;
 SQL
 VERSION="$("${PSQL[@]}" -d "$DB" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'agentgres'")"
+
+# agentgresd on the embedded cluster (restarted so a rebuilt binary is used).
+stop_daemon
+cat >"$DAEMON_CONFIG" <<TOML
+# written by scripts/up.sh
+[database]
+dsn = "host=$BASE/run port=$PORT user=postgres dbname=$DB"
+[http]
+listen = "$HTTP"
+[agents.perfmon]
+disk_path = "$BASE"
+TOML
+AGENTGRES_CONFIG="$DAEMON_CONFIG" nohup "$DAEMON" run >>"$DAEMON_LOG" 2>&1 &
+echo $! >"$DAEMON_PID"
+for _ in $(seq 1 50); do
+	curl -fs "http://$HTTP/health" >/dev/null 2>&1 && break
+	kill -0 "$(cat "$DAEMON_PID")" 2>/dev/null || { tail -20 "$DAEMON_LOG" >&2; die "agentgresd did not start (log: $DAEMON_LOG)"; }
+	sleep 0.2
+done
 ISA="$("${PSQL[@]}" -d "$DB" -tAc "SELECT agentgres.kernel_isa()")"
 
 cat <<EOF2
@@ -39,6 +80,13 @@ agentgres $VERSION is installed in database "$DB" (distance kernels: $ISA).
 
   connect:   psql -h $BASE/run -p $PORT -U postgres $DB
   conninfo:  host=$BASE/run port=$PORT user=postgres dbname=$DB
-  stop:      scripts/up.sh stop
-  log:       $BASE/postgresql.log
+
+agentgresd is running (pid $(cat "$DAEMON_PID")):
+  health:    curl http://$HTTP/health
+  metrics:   curl http://$HTTP/metrics
+  status:    $DAEMON --config $DAEMON_CONFIG status
+  log:       $DAEMON_LOG
+
+  stop all:  scripts/up.sh stop
+  database log: $BASE/postgresql.log
 EOF2
