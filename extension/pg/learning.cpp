@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/learning.hpp"
 #include "boundary.hpp"
+#include "spi.hpp"
 #include "learning.hpp"
 
 extern "C" {
@@ -34,6 +35,7 @@ extern "C" {
 
 namespace core = agentgres::core;
 namespace learning = agentgres::core::learning;
+using agentgres::pg::ConnectSpi;
 using agentgres::pg::PgCall;
 
 namespace {
@@ -79,8 +81,7 @@ char *
 FetchModelJson(const char *name)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	ConnectSpi();
 	Oid types[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(name)};
 	SPI_execute_with_args("SELECT model::text FROM agentgres.models WHERE name = $1", 1, types, values, nullptr, true,
@@ -212,8 +213,7 @@ LoadExecutions(learning::TrainingData &data, std::vector<std::string_view> &scra
 	// Created before SPI_connect: a child of the SPI context would be gone
 	// after SPI_finish.
 	MemoryContext batch = AllocSetContextCreate(CurrentMemoryContext, "agentgres training batch", ALLOCSET_DEFAULT_SIZES);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	ConnectSpi();
 	Oid types[1] = {INT4OID};
 	Datum values[1] = {Int32GetDatum(max_rows)};
 	SPIPlanPtr plan = SPI_prepare("SELECT id, task_type, agents, complexity, success, duration_s "
@@ -266,8 +266,7 @@ Datum
 StoreModel(const char *name, const char *model_json, const char *report_json)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	ConnectSpi();
 	Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum values[3] = {CStringGetTextDatum(name), CStringGetTextDatum(model_json), CStringGetTextDatum(report_json)};
 	const int rc = SPI_execute_with_args(
@@ -307,8 +306,7 @@ History
 ReadHistory(const char *task_type)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	ConnectSpi();
 	Oid types[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(task_type)};
 	SPI_execute_with_args("SELECT s.mode, s.min_history, (SELECT count(*) FROM agentgres.executions e "
@@ -332,8 +330,7 @@ ReadHistory(const char *task_type)
 void
 ReadSeenSets(const char *task_type, int32 max_agents, std::vector<Candidate> &out)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	ConnectSpi();
 	Oid types[2] = {TEXTOID, INT4OID};
 	Datum values[2] = {CStringGetTextDatum(task_type), Int32GetDatum(max_agents)};
 	SPI_execute_with_args("SELECT agents, count(*) FROM agentgres.executions WHERE task_type = $1 "

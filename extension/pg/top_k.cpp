@@ -21,6 +21,7 @@
 #include "core/topk.hpp"
 #include "embedding.hpp"
 #include "boundary.hpp"
+#include "spi.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -46,6 +47,7 @@ extern "C" {
 namespace core = agentgres::core;
 namespace dist = agentgres::core::distance;
 using agentgres::pg::EmbeddingHeader;
+using agentgres::pg::ConnectSpi;
 using agentgres::pg::PgCall;
 
 namespace {
@@ -213,8 +215,7 @@ ScanWithExecutor(const ScanPlan &plan)
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext scratch = AllocSetContextCreate(caller, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI"));
+	ConnectSpi();
 	SPIPlanPtr spi_plan = SPI_prepare(query, 0, nullptr);
 	if (spi_plan == nullptr)
 		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare top_k scan: %s",
