@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Upgrade test: for every older version with an install script in sql/,
+# Upgrade test: for every older version the installed scripts can create,
 # CREATE EXTENSION agentgres VERSION 'old'; ALTER EXTENSION agentgres UPDATE
 # must succeed and leave exactly the objects (and function definitions) of a
 # fresh CREATE EXTENSION agentgres. Also checks that every shipped version can
@@ -44,10 +44,10 @@ fi
 
 status=0
 checked=0
-for script in "$ROOT"/sql/agentgres--*.sql; do
-	name="$(basename "$script" .sql)"
-	version="${name#agentgres--}"
-	[[ "$version" == *--* || "$version" == "$DEFAULT" ]] && continue
+older=$("${PSQL[@]}" -d agentgres_upgrade_fresh -c "
+	SELECT version FROM pg_available_extension_versions WHERE name = 'agentgres' AND version <> '$DEFAULT'
+	ORDER BY string_to_array(version, '.')::int[]")
+for version in $older; do
 	checked=$((checked + 1))
 	fresh_db agentgres_upgrade_from
 	"${PSQL[@]}" -d agentgres_upgrade_from -c "CREATE EXTENSION agentgres VERSION '$version'" \
