@@ -67,6 +67,7 @@ drain() { # drain DAEMONS: seconds to finish 3000 queued noop jobs
 }
 e2e1=$(drain 1)
 e2e2=$(drain 2)
+e2e_c2=$(AGENTGRES_AGENTS_WORKER_CONCURRENCY=2 drain 1)
 
 # 3. Heartbeats.
 echo "SELECT agentgres.heartbeat('bench-' || :client_id, 'ok', NULL);" >"$SCRIPT"
@@ -82,5 +83,6 @@ printf '  %-58s %8.0f jobs/s  (%sx)\n' "enqueue+claim+complete (SQL, pgbench), 2
 printf '  %-58s %8s\n' "jobs failed, dead or lost in the SQL runs (must be 0)" "$left"
 printf '  %-58s %8s jobs/s\n' "3000 noop jobs through agentgresd, 1 daemon" "$e2e1"
 printf '  %-58s %8s jobs/s  (%sx)\n' "3000 noop jobs through agentgresd, 2 daemons" "$e2e2" "$(ratio "$e2e2" "$e2e1")"
+printf '  %-58s %8s jobs/s  (%sx)\n' "3000 noop jobs through agentgresd, 1 daemon, concurrency 2" "$e2e_c2" "$(ratio "$e2e_c2" "$e2e1")"
 printf '  %-58s %8.0f writes/s\n' "heartbeat(), pgbench, 1 client" "$hb1"
 printf '  %-58s %8.0f writes/s  (%sx)\n' "heartbeat(), pgbench, 2 clients" "$hb2" "$(ratio "$hb2" "$hb1")"

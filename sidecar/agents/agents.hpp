@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "coordinator/loop.hpp"
@@ -14,7 +15,8 @@ class Coordinator;
 std::unique_ptr<Loop> MakeHeartbeatLoop(const Coordinator &coordinator);
 std::unique_ptr<Loop> MakePerfmonLoop();
 std::unique_ptr<Loop> MakeJanitorLoop();
-std::unique_ptr<Loop> MakeWorkerLoop();
+// name: "worker", or "worker-N" when several run (agents.worker.concurrency).
+std::unique_ptr<Loop> MakeWorkerLoop(std::string name);
 std::unique_ptr<Loop> MakeChaosLoop();
 
 } // namespace agentgres::sidecar

@@ -67,12 +67,13 @@ Handlers()
 
 class WorkerLoop : public Loop {
 public:
-	std::string name() const override { return "worker"; }
+	explicit WorkerLoop(std::string name) : name_(std::move(name)) {}
+	std::string name() const override { return name_; }
 
 	void
 	Run(LoopContext &c) override
 	{
-		const std::string worker = c.instance + "/worker";
+		const std::string worker = c.instance + "/" + name_;
 		const std::string lease = std::to_string(c.config.Int("agents.worker.lease_s"));
 		const double poll = c.config.Number("agents.worker.poll_s");
 		c.db.Listen("agentgres_jobs");
@@ -128,7 +129,7 @@ public:
 	{
 		if (held_.empty() || !c.db.Ok())
 			return;
-		c.db.Exec("SELECT agentgres.release_job($1, $2)", {held_, c.instance + "/worker"});
+		c.db.Exec("SELECT agentgres.release_job($1, $2)", {held_, c.instance + "/" + name_});
 		log::Info("worker", "job released at shutdown", {{"job", held_}});
 		held_.clear();
 	}
@@ -153,15 +154,16 @@ private:
 				return;
 	}
 
+	std::string name_;
 	std::string held_;
 };
 
 } // namespace
 
 std::unique_ptr<Loop>
-MakeWorkerLoop()
+MakeWorkerLoop(std::string name)
 {
-	return std::make_unique<WorkerLoop>();
+	return std::make_unique<WorkerLoop>(std::move(name));
 }
 
 } // namespace agentgres::sidecar

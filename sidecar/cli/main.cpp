@@ -99,8 +99,11 @@ Run(const ag::Config &config)
 		coordinator.Add(ag::MakePerfmonLoop());
 	if (config.Bool("agents.janitor.enabled"))
 		coordinator.Add(ag::MakeJanitorLoop());
-	if (config.Bool("agents.worker.enabled"))
-		coordinator.Add(ag::MakeWorkerLoop());
+	if (config.Bool("agents.worker.enabled")) {
+		const auto workers = config.Int("agents.worker.concurrency");
+		for (std::int64_t i = 1; i <= workers; ++i)
+			coordinator.Add(ag::MakeWorkerLoop(workers == 1 ? "worker" : "worker-" + std::to_string(i)));
+	}
 	if (config.Bool("agents.chaos.enabled"))
 		coordinator.Add(ag::MakeChaosLoop());
 

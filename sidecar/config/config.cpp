@@ -42,6 +42,7 @@ Settings()
 	    {"agents.janitor.interval_s", 300.0, "seconds between runs"},
 	    {"agents.janitor.retention_days", I{30}, "heartbeats, raw metrics, events and finished jobs kept this long"},
 	    {"agents.worker.enabled", true, "run jobs from agentgres.jobs"},
+	    {"agents.worker.concurrency", I{1}, "worker loops (each with its own connection) running jobs in parallel"},
 	    {"agents.worker.lease_s", I{60}, "lease of a claimed job; a dead worker's job returns after it"},
 	    {"agents.worker.poll_s", 5.0, "longest wait for work when no NOTIFY arrives"},
 	    {"agents.chaos.enabled", false, "test aid: a loop that throws every interval (restart and alert paths)"},
@@ -113,6 +114,8 @@ Validate(const Config &c)
 	                         "coordinator.restart_backoff_initial_s", "coordinator.restart_backoff_max_s"})
 		if (!(c.Number(path) > 0))
 			throw std::runtime_error(std::string("setting \"") + path + "\" must be positive");
+	if (c.Int("agents.worker.concurrency") < 1 || c.Int("agents.worker.concurrency") > 64)
+		throw std::runtime_error("setting \"agents.worker.concurrency\" must be between 1 and 64");
 	for (const char *path : {"agents.worker.lease_s", "agents.heartbeat.stale_after_s", "coordinator.max_crashes",
 	                         "coordinator.crash_window_s", "agents.janitor.retention_days", "database.connect_timeout_s",
 	                         "database.reconnect_max_s"})

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include <httplib.h>
@@ -51,7 +52,10 @@ struct HttpServer::Impl {
 
 	Impl(const Config &c, const Coordinator &co)
 	    : config(c), coordinator(co),
-	      db(c.String("database.dsn"), "agentgresd/http", static_cast<int>(c.Int("database.connect_timeout_s")))
+	      // A short connect timeout: /health must answer promptly while the
+	      // database is down.
+	      db(c.String("database.dsn"), "agentgresd/http",
+	         static_cast<int>(std::min<std::int64_t>(2, c.Int("database.connect_timeout_s"))))
 	{
 	}
 

@@ -6,7 +6,8 @@
 #   after repeated crashes (/health 503); the database restarted under the
 #   daemon: /health turns 503 while it is down and every loop recovers on its
 #   own; kill -9 with a claimed job: the job is done exactly once after its
-#   lease; SIGTERM stops the daemon within five seconds and releases its job.
+#   lease; SIGTERM stops the daemon within five seconds and releases its job;
+#   agents.worker.concurrency runs jobs in parallel.
 # Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension
 # installed, and AGENTGRES_PGDATA (its data directory, for the restart).
 set -euo pipefail
@@ -147,7 +148,16 @@ if [[ -n "${AGENTGRES_PGDATA:-}" ]]; then
 fi
 stop_daemon
 
-# 8. a loop that throws: restarted, alert, then failed
+# 8. several worker loops run jobs in parallel
+AGENTGRES_AGENTS_WORKER_CONCURRENCY=2 start_daemon
+j1=$("$DAEMON" enqueue sleep '{"ms": 2000}')
+j2=$("$DAEMON" enqueue sleep '{"ms": 2000}')
+check "two worker loops hold two jobs at once" wait_for 10 sql_is 2 \
+	"SELECT count(DISTINCT locked_by) FROM agentgres.jobs WHERE state = 'running' AND id IN ($j1, $j2)"
+check "and finish both" wait_for 10 sql_is 2 "SELECT count(*) FROM agentgres.jobs WHERE state = 'done' AND id IN ($j1, $j2)"
+stop_daemon
+
+# 9. a loop that throws: restarted, alert, then failed
 AGENTGRES_AGENTS_CHAOS_ENABLED=true AGENTGRES_AGENTS_CHAOS_INTERVAL_S=0.3 start_daemon
 check "the crashing loop is restarted" wait_for 15 bash -c \
 	"curl -s '$URL/metrics' | grep -Eq '^agentgres_loop_restarts_total\{loop=\"chaos\"\} [1-9]'"
