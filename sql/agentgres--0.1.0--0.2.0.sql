@@ -442,8 +442,6 @@ BEGIN
 			LATERAL agentgres.two_proportion_z_test(b.successes - a.successes, b.n - a.n, a.successes, a.n) AS inside
 			WHERE b.task_type = a.task_type AND b.agents <@ a.agents AND cardinality(b.agents) < cardinality(a.agents)
 			  AND b.n > a.n AND NOT (inside.p_value < significance AND inside.z < 0))
-	), avoid_minimal AS (
-		SELECT * FROM avoid_explained
 	)
 	INSERT INTO agentgres.insights (kind, task_type, agents, confidence, description, data)
 	SELECT 'best_combo', task_type, agents, 1 - p_value,
@@ -461,7 +459,7 @@ BEGIN
 	       jsonb_build_object('n', n, 'success_rate', success_rate, 'wilson_high', wilson_high,
 	                          'baseline_rate', type_rate, 'z', z, 'p_value', p_value,
 	                          'top_error', top_error, 'top_error_count', top_error_count)
-	FROM avoid_minimal;
+	FROM avoid_explained;
 
 	-- Slow: sets whose log durations are significantly longer than the rest
 	-- of their task type (Welch's test on log seconds) and at least 1.5x on

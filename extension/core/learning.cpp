@@ -322,8 +322,11 @@ FeatureSpace::Encode(std::int32_t task_type_index, std::uint64_t task_type_hash,
 void
 FeatureSpace::Encode(const Query &query, SparseRow &out) const
 {
-	std::vector<std::int32_t> indices;
-	std::vector<std::uint64_t> hashes;
+	// Reused: a prediction allocates nothing once these have grown.
+	static thread_local std::vector<std::int32_t> indices;
+	static thread_local std::vector<std::uint64_t> hashes;
+	indices.clear();
+	hashes.clear();
 	for (std::string_view a : query.agents) {
 		indices.push_back(AgentIndex(a));
 		hashes.push_back(StableHash(a));
@@ -342,20 +345,24 @@ Sigmoid(double z)
 	return e / (1.0 + e);
 }
 
+Model::Prediction
+Model::Predict(const Query &query) const
+{
+	static thread_local SparseRow row;
+	space.Encode(query, row);
+	return {Sigmoid(Dot(success_weights, row)), std::exp(Dot(duration_weights, row) + duration_log_variance / 2.0)};
+}
+
 double
 Model::PredictSuccess(const Query &query) const
 {
-	SparseRow row;
-	space.Encode(query, row);
-	return Sigmoid(Dot(success_weights, row));
+	return Predict(query).p_success;
 }
 
 double
 Model::EstimateDuration(const Query &query) const
 {
-	SparseRow row;
-	space.Encode(query, row);
-	return std::exp(Dot(duration_weights, row) + duration_log_variance / 2.0);
+	return Predict(query).duration_s;
 }
 
 std::string

@@ -143,6 +143,12 @@ struct Model {
 	std::vector<double> duration_weights;
 	double duration_log_variance = 0; // residual variance of log seconds
 
+	struct Prediction {
+		double p_success;
+		double duration_s; // log-normal mean, seconds
+	};
+	// Both predictions from one encoding of the query.
+	Prediction Predict(const Query &query) const;
 	double PredictSuccess(const Query &query) const;
 	double EstimateDuration(const Query &query) const; // seconds
 

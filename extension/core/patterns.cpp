@@ -342,11 +342,11 @@ Accumulator::Deserialize(std::string_view bytes)
 }
 
 std::vector<PatternRow>
-Accumulator::Rows(std::uint64_t min_support) const
+Accumulator::Rows(std::uint64_t min_support, int max_size) const
 {
 	std::vector<PatternRow> rows;
 	for (const auto &[key, s] : patterns_) {
-		if (s.n < std::max<std::uint64_t>(min_support, 1))
+		if (s.n < std::max<std::uint64_t>(min_support, 1) || key.size > max_size)
 			continue;
 		PatternRow row;
 		if (key.task_type >= 0)

@@ -59,9 +59,10 @@ public:
 	// Throws Error (22000) for bytes that are not a state of this format.
 	static Accumulator Deserialize(std::string_view bytes);
 
-	// Patterns with at least min_support executions: task types in name order
-	// with the all-types rows last, then by set size, then by agent names.
-	std::vector<PatternRow> Rows(std::uint64_t min_support) const;
+	// Patterns of at most max_size agents with at least min_support
+	// executions: task types in name order with the all-types rows last, then
+	// by set size, then by agent names.
+	std::vector<PatternRow> Rows(std::uint64_t min_support, int max_size = kMaxSetSize) const;
 
 	std::size_t
 	size() const noexcept

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
+#include <set>
 #include <vector>
 
 #include "core/error.hpp"
@@ -22,6 +22,7 @@
 #include "boundary.hpp"
 #include "spi.hpp"
 #include "learning.hpp"
+#include "text.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -37,6 +38,8 @@ namespace core = agentgres::core;
 namespace learning = agentgres::core::learning;
 using agentgres::pg::ConnectSpi;
 using agentgres::pg::PgCall;
+using agentgres::pg::SpiTextIn;
+using agentgres::pg::TextArrayDatum;
 
 namespace {
 
@@ -86,14 +89,7 @@ FetchModelJson(const char *name)
 	Datum values[1] = {CStringGetTextDatum(name)};
 	SPI_execute_with_args("SELECT model::text FROM agentgres.models WHERE name = $1", 1, types, values, nullptr, true,
 	                      1);
-	char *json = nullptr;
-	if (SPI_processed == 1) {
-		bool is_null = false;
-		Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-		json = text_to_cstring(DatumGetTextPP(d));
-		MemoryContextSwitchTo(spi);
-	}
+	char *json = SPI_processed == 1 ? SpiTextIn(0, 1, caller) : nullptr;
 	SPI_finish();
 	return json;
 }
@@ -122,12 +118,6 @@ LoadModel(const std::string &name, bool required = true)
 	auto model = std::make_shared<const learning::Model>(learning::Model::FromJson(json));
 	cache.models[name] = model;
 	return model;
-}
-
-std::string_view
-TextView(text *t)
-{
-	return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 }
 
 // A text[] argument as palloc'd views: elements and their count. NULL
@@ -168,7 +158,7 @@ Views(const TextArray &array)
 	views.reserve(static_cast<std::size_t>(array.count));
 	for (int i = 0; i < array.count; ++i)
 		if (!array.nulls[i])
-			views.push_back(TextView(reinterpret_cast<text *>(DatumGetPointer(array.elements[i]))));
+			views.push_back(agentgres::pg::VarlenaView(reinterpret_cast<text *>(DatumGetPointer(array.elements[i]))));
 	return views;
 }
 
@@ -198,7 +188,7 @@ Predict(FunctionCallInfo fcinfo, Prediction what)
 
 	const auto model = LoadModel(model_name);
 	const std::vector<std::string_view> names = Views(agents);
-	const learning::Query query{TextView(task_type), names,
+	const learning::Query query{agentgres::pg::VarlenaView(task_type), names,
 	                            has_complexity ? std::optional<double>(complexity) : std::nullopt};
 	PG_RETURN_FLOAT8(what == Prediction::kSuccess ? model->PredictSuccess(query) : model->EstimateDuration(query));
 }
@@ -244,10 +234,10 @@ LoadExecutions(learning::TrainingData &data, std::vector<std::string_view> &scra
 			scratch.clear();
 			for (int a = 0; a < array.count; ++a)
 				if (!array.nulls[a])
-					scratch.push_back(TextView(DatumGetTextPP(array.elements[a])));
+					scratch.push_back(agentgres::pg::VarlenaView(DatumGetTextPP(array.elements[a])));
 			if (scratch.empty())
 				continue;
-			data.Add(static_cast<std::uint64_t>(DatumGetInt64(id)), TextView(DatumGetTextPP(type)), scratch,
+			data.Add(static_cast<std::uint64_t>(DatumGetInt64(id)), agentgres::pg::VarlenaView(DatumGetTextPP(type)), scratch,
 			         null_complexity ? std::nullopt : std::optional<double>(DatumGetFloat8(complexity)),
 			         DatumGetBool(success), DatumGetFloat8(duration));
 		}
@@ -277,10 +267,7 @@ StoreModel(const char *name, const char *model_json, const char *report_json)
 	    3, types, values, nullptr, false, 1);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not store model \"%s\"", name));
-	bool is_null = false;
-	MemoryContext spi = MemoryContextSwitchTo(caller);
-	char *report = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
-	MemoryContextSwitchTo(spi);
+	char *report = SpiTextIn(0, 1, caller);
 	// Every backend drops its cached copy when this transaction commits.
 	CacheInvalidateRelcacheByRelid(ModelsRelid());
 	SPI_finish();
@@ -316,9 +303,7 @@ ReadHistory(const char *task_type)
 	if (SPI_processed == 1) {
 		bool is_null = false;
 		HeapTuple t = SPI_tuptable->vals[0];
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-		h.mode = TextDatumGetCString(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &is_null));
-		MemoryContextSwitchTo(spi);
+		h.mode = SpiTextIn(0, 1, caller);
 		h.min_history = DatumGetInt32(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &is_null));
 		h.total = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &is_null));
 	}
@@ -346,7 +331,7 @@ ReadSeenSets(const char *task_type, int32 max_agents, std::vector<Candidate> &ou
 		Candidate c;
 		for (int a = 0; a < array.count; ++a)
 			if (!array.nulls[a])
-				c.agents.emplace_back(TextView(reinterpret_cast<text *>(DatumGetPointer(array.elements[a]))));
+				c.agents.emplace_back(agentgres::pg::VarlenaView(reinterpret_cast<text *>(DatumGetPointer(array.elements[a]))));
 		c.support = support;
 		out.push_back(std::move(c));
 	}
@@ -357,9 +342,9 @@ void
 Score(const learning::Model &model, std::string_view task_type, std::optional<double> complexity, Candidate &c)
 {
 	std::vector<std::string_view> names(c.agents.begin(), c.agents.end());
-	const learning::Query q{task_type, names, complexity};
-	c.p_success = model.PredictSuccess(q);
-	c.duration_s = model.EstimateDuration(q);
+	const learning::Model::Prediction p = model.Predict({task_type, names, complexity});
+	c.p_success = p.p_success;
+	c.duration_s = p.duration_s;
 }
 
 // Sets built greedily: start from the best single agent, then add the agent
@@ -485,23 +470,16 @@ AGENTGRES_FUNCTION(agentgres_recommend_agents)
 
 	std::vector<Candidate> candidates;
 	PgCall([&] { ReadSeenSets(task_type, max_agents, candidates); });
-	std::unordered_set<std::string> seen;
+	std::set<std::vector<std::string>> seen; // teams in their recorded order
 	for (Candidate &candidate : candidates) {
 		Score(*model, task_type, c, candidate);
-		std::string key;
-		for (const auto &a : candidate.agents)
-			key += a + '\x1f';
-		seen.insert(key);
+		seen.insert(candidate.agents);
 	}
 	std::vector<Candidate> greedy;
 	GreedySets(*model, task_type, c, static_cast<std::size_t>(max_agents), greedy);
-	for (Candidate &g : greedy) {
-		std::string key;
-		for (const auto &a : g.agents)
-			key += a + '\x1f';
-		if (seen.insert(key).second)
+	for (Candidate &g : greedy)
+		if (seen.insert(g.agents).second)
 			candidates.push_back(std::move(g));
-	}
 	std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate &a, const Candidate &b) {
 		if (a.p_success != b.p_success)
 			return a.p_success > b.p_success;
@@ -512,12 +490,7 @@ AGENTGRES_FUNCTION(agentgres_recommend_agents)
 
 	PgCall([&] {
 		for (const Candidate &candidate : candidates) {
-			const int count = static_cast<int>(candidate.agents.size());
-			Datum *names = static_cast<Datum *>(palloc(sizeof(Datum) * static_cast<std::size_t>(count + 1)));
-			for (int i = 0; i < count; ++i)
-				names[i] = PointerGetDatum(cstring_to_text_with_len(candidate.agents[static_cast<std::size_t>(i)].data(),
-				                                                    static_cast<int>(candidate.agents[static_cast<std::size_t>(i)].size())));
-			Datum values[4] = {PointerGetDatum(construct_array_builtin(names, count, TEXTOID)),
+			Datum values[4] = {TextArrayDatum(candidate.agents),
 			                   Float8GetDatum(candidate.p_success), Float8GetDatum(candidate.duration_s),
 			                   Int64GetDatum(candidate.support)};
 			bool nulls[4] = {false, false, false, false};

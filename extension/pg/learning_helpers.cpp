@@ -12,6 +12,7 @@
 #include "core/simulator.hpp"
 #include "core/stats.hpp"
 #include "boundary.hpp"
+#include "text.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -23,12 +24,6 @@ namespace core = agentgres::core;
 using agentgres::pg::PgCall;
 
 namespace {
-
-std::string_view
-TextView(text *t)
-{
-	return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-}
 
 void
 CheckCount(int64 value, const char *what)
@@ -94,17 +89,13 @@ AGENTGRES_FUNCTION(agentgres_hash_bucket)
 	const int32 buckets = PG_GETARG_INT32(1);
 	if (buckets < 1)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "buckets must be at least 1");
-	PG_RETURN_INT32(static_cast<int32>(core::StableHash(TextView(key)) % static_cast<std::uint64_t>(buckets)));
+	PG_RETURN_INT32(static_cast<int32>(core::StableHash(agentgres::pg::VarlenaView(key)) % static_cast<std::uint64_t>(buckets)));
 }
 
 AGENTGRES_FUNCTION(agentgres_error_template)
 {
 	text *message = PG_GETARG_TEXT_PP(0);
-	const std::string result = core::ErrorTemplate(TextView(message));
-	text *out = static_cast<text *>(agentgres::pg::AllocOrThrow(VARHDRSZ + result.size()));
-	SET_VARSIZE(out, VARHDRSZ + result.size());
-	std::memcpy(VARDATA(out), result.data(), result.size());
-	PG_RETURN_TEXT_P(out);
+	PG_RETURN_TEXT_P(agentgres::pg::NewVarlena(core::ErrorTemplate(agentgres::pg::VarlenaView(message))));
 }
 
 // generate_executions(n, seed): rows of the simulator's ground truth.
@@ -124,17 +115,11 @@ AGENTGRES_FUNCTION(agentgres_generate_executions)
 		const core::simulator::SimulatedExecution e = simulator.Next();
 		PgCall([&] {
 			MemoryContext caller = MemoryContextSwitchTo(row_context);
-			Datum agent_datums[8];
-			const int count = static_cast<int>(std::min<std::size_t>(e.agents.size(), 8));
-			for (int a = 0; a < count; ++a)
-				agent_datums[a] = PointerGetDatum(cstring_to_text_with_len(e.agents[static_cast<std::size_t>(a)].data(),
-				                                                           static_cast<int>(e.agents[static_cast<std::size_t>(a)].size())));
-			Datum values[6] = {PointerGetDatum(construct_array_builtin(agent_datums, count, TEXTOID)),
+			Datum values[6] = {agentgres::pg::TextArrayDatum(e.agents),
 			                   Float8GetDatum(e.complexity),
 			                   BoolGetDatum(e.success),
 			                   Float8GetDatum(e.duration_s),
-			                   e.error ? PointerGetDatum(cstring_to_text_with_len(e.error->data(), static_cast<int>(e.error->size())))
-			                           : static_cast<Datum>(0),
+			                   e.error ? agentgres::pg::TextDatum(*e.error) : static_cast<Datum>(0),
 			                   Float8GetDatum(e.age_s)};
 			bool nulls[6] = {false, false, false, false, !e.error.has_value(), false};
 			tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);

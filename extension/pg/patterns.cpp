@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/patterns.hpp"
 #include "boundary.hpp"
+#include "text.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -62,21 +63,6 @@ NewState(MemoryContext context, Accumulator &&initial)
 	return owner->state;
 }
 
-std::string_view
-TextView(text *t)
-{
-	return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-}
-
-bytea *
-ToBytea(const std::string &bytes)
-{
-	auto *out = static_cast<bytea *>(agentgres::pg::AllocOrThrow(VARHDRSZ + bytes.size()));
-	SET_VARSIZE(out, VARHDRSZ + bytes.size());
-	std::memcpy(VARDATA(out), bytes.data(), bytes.size());
-	return out;
-}
-
 } // namespace
 
 // pattern_transition(state, task_type, agents, success, duration_s, error, max_size)
@@ -109,14 +95,15 @@ AGENTGRES_FUNCTION(agentgres_pattern_transition)
 		state = NewState(context, Accumulator());
 	if (skip)
 		PG_RETURN_POINTER(state);
-	std::vector<std::string_view> names;
-	names.reserve(static_cast<std::size_t>(count));
+	// Reused across rows: no allocation per row once it has grown.
+	static thread_local std::vector<std::string_view> names;
+	names.clear();
 	for (int i = 0; i < count; ++i)
 		if (!nulls[i])
-			names.push_back(TextView(reinterpret_cast<text *>(DatumGetPointer(elements[i]))));
+			names.push_back(agentgres::pg::VarlenaView(reinterpret_cast<text *>(DatumGetPointer(elements[i]))));
 	if (!names.empty())
-		state->Add(TextView(task_type), names, success, duration,
-		           error ? std::optional<std::string_view>(TextView(error)) : std::nullopt, max_size);
+		state->Add(agentgres::pg::VarlenaView(task_type), names, success, duration,
+		           error ? std::optional<std::string_view>(agentgres::pg::VarlenaView(error)) : std::nullopt, max_size);
 	PG_RETURN_POINTER(state);
 }
 
@@ -143,9 +130,9 @@ AGENTGRES_FUNCTION(agentgres_pattern_combine)
 AGENTGRES_FUNCTION(agentgres_pattern_serialize)
 {
 	if (PG_ARGISNULL(0))
-		PG_RETURN_BYTEA_P(ToBytea(Accumulator().Serialize()));
+		PG_RETURN_BYTEA_P(agentgres::pg::NewVarlena(Accumulator().Serialize()));
 	const auto *state = reinterpret_cast<const Accumulator *>(PG_GETARG_POINTER(0));
-	PG_RETURN_BYTEA_P(ToBytea(state->Serialize()));
+	PG_RETURN_BYTEA_P(agentgres::pg::NewVarlena(state->Serialize()));
 }
 
 // pattern_deserialize(bytea, internal) -> state
@@ -154,7 +141,7 @@ AGENTGRES_FUNCTION(agentgres_pattern_deserialize)
 	MemoryContext context = AggregateContext(fcinfo);
 	bytea *bytes = PG_GETARG_BYTEA_PP(0);
 	PG_RETURN_POINTER(
-	    NewState(context, Accumulator::Deserialize({VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)})));
+	    NewState(context, Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes))));
 }
 
 // pattern_rows(summary bytea, min_support integer, max_size integer): the
@@ -171,24 +158,16 @@ AGENTGRES_FUNCTION(agentgres_pattern_rows)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "min_support must be at least 1",
 		                  "min_support was " + std::to_string(min_support) + ".");
 	Accumulator::ValidateMaxSize(max_size);
-	const Accumulator state = Accumulator::Deserialize({VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)});
-	std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support));
-	std::erase_if(rows, [&](const core::patterns::PatternRow &r) { return r.agents.size() > static_cast<std::size_t>(max_size); });
+	const Accumulator state = Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes));
+	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support), max_size);
 	PgCall([&] {
 		MemoryContext row_context =
 		    AllocSetContextCreate(CurrentMemoryContext, "agentgres pattern row", ALLOCSET_SMALL_SIZES);
 		for (const core::patterns::PatternRow &row : rows) {
 			MemoryContext caller = MemoryContextSwitchTo(row_context);
-			const int count = static_cast<int>(row.agents.size());
-			Datum *names = static_cast<Datum *>(palloc(sizeof(Datum) * static_cast<std::size_t>(count + 1)));
-			for (int i = 0; i < count; ++i)
-				names[i] = PointerGetDatum(cstring_to_text_with_len(row.agents[static_cast<std::size_t>(i)].data(),
-				                                                    static_cast<int>(row.agents[static_cast<std::size_t>(i)].size())));
 			Datum values[11] = {
-			    row.task_type ? PointerGetDatum(cstring_to_text_with_len(row.task_type->data(),
-			                                                             static_cast<int>(row.task_type->size())))
-			                  : static_cast<Datum>(0),
-			    PointerGetDatum(construct_array_builtin(names, count, TEXTOID)),
+			    row.task_type ? agentgres::pg::TextDatum(*row.task_type) : static_cast<Datum>(0),
+			    agentgres::pg::TextArrayDatum(row.agents),
 			    Int64GetDatum(static_cast<int64>(row.n)),
 			    Int64GetDatum(static_cast<int64>(row.successes)),
 			    Float8GetDatum(row.success_rate),
@@ -196,9 +175,7 @@ AGENTGRES_FUNCTION(agentgres_pattern_rows)
 			    Float8GetDatum(row.wilson_high),
 			    Float8GetDatum(row.mean_duration_s),
 			    Float8GetDatum(row.p95_duration_s),
-			    row.top_error ? PointerGetDatum(cstring_to_text_with_len(row.top_error->data(),
-			                                                             static_cast<int>(row.top_error->size())))
-			                  : static_cast<Datum>(0),
+			    row.top_error ? agentgres::pg::TextDatum(*row.top_error) : static_cast<Datum>(0),
 			    Int64GetDatum(static_cast<int64>(row.top_error_count))};
 			bool nulls[11] = {!row.task_type.has_value(), false, false, false, false, false, false,
 			                  std::isnan(row.mean_duration_s), std::isnan(row.p95_duration_s),

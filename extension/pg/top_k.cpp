@@ -62,7 +62,6 @@ constexpr int kDetoastResetInterval = 256;
 // scan runs under PgCall and must not own C++ objects.
 struct ScanPlan {
 	Oid relid;
-	char relkind;
 	AttrNumber id_attnum;
 	AttrNumber vector_attnum;
 	const char *id_column;
@@ -248,8 +247,8 @@ void
 ScanRelation(ScanPlan &plan, Oid embedding_type)
 {
 	Relation rel = relation_open(plan.relid, AccessShareLock);
-	plan.relkind = rel->rd_rel->relkind;
-	switch (plan.relkind) {
+	const char relkind = rel->rd_rel->relkind;
+	switch (relkind) {
 	case RELKIND_RELATION:
 	case RELKIND_MATVIEW:
 	case RELKIND_VIEW:
@@ -263,16 +262,16 @@ ScanRelation(ScanPlan &plan, Oid embedding_type)
 	if (RELATION_IS_OTHER_TEMP(rel))
 		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 		        errmsg("cannot access temporary tables of other sessions"));
-	if (plan.relkind == RELKIND_MATVIEW && !RelationIsPopulated(rel))
+	if (relkind == RELKIND_MATVIEW && !RelationIsPopulated(rel))
 		ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		        errmsg("materialized view \"%s\" has not been populated", RelationGetRelationName(rel)),
 		        errhint("Use the REFRESH MATERIALIZED VIEW command."));
 
 	plan.id_attnum = ResolveColumn(plan.relid, plan.id_column, true, embedding_type);
 	plan.vector_attnum = ResolveColumn(plan.relid, plan.vector_column, false, embedding_type);
-	CheckSelectPrivilege(plan.relid, plan.relkind, plan.id_attnum, plan.vector_attnum);
+	CheckSelectPrivilege(plan.relid, relkind, plan.id_attnum, plan.vector_attnum);
 
-	const bool heap_fast_path = (plan.relkind == RELKIND_RELATION || plan.relkind == RELKIND_MATVIEW) &&
+	const bool heap_fast_path = (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
 	                            rel->rd_tableam == GetHeapamTableAmRoutine() &&
 	                            check_enable_rls(plan.relid, InvalidOid, false) != RLS_ENABLED;
 	if (heap_fast_path)
@@ -311,7 +310,7 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 
 	const dist::QueryScorer scorer(agentgres::pg::EmbeddingSpan(query), metric);
 	core::TopK selector(static_cast<std::size_t>(k));
-	ScanPlan plan{relid,  RELKIND_RELATION, InvalidAttrNumber, InvalidAttrNumber, id_column, vector_column,
+	ScanPlan plan{relid, InvalidAttrNumber, InvalidAttrNumber, id_column, vector_column,
 	              scorer.dimensions(), &scorer, &selector};
 	if (k > 0)
 		PgCall([&] { ScanRelation(plan, embedding_type); });

@@ -23,18 +23,28 @@ public:
 		const std::string stale = std::to_string(c.config.Int("agents.heartbeat.stale_after_s")) + " seconds";
 		do {
 			c.Progress();
+			// One statement for every running loop's heartbeat (and for the
+			// crash alerts of loops that have now run steadily for a minute).
 			const std::int64_t now = SteadyMillis();
+			nlohmann::json beats = nlohmann::json::array();
+			nlohmann::json steady = nlohmann::json::array();
 			for (const auto &s : coordinator_.states()) {
-				const LoopStatus status = s->status;
-				if (status != LoopStatus::kRunning)
+				if (s->status != LoopStatus::kRunning)
 					continue;
-				const nlohmann::json details = {{"restarts", s->restarts.load()},
-				                                {"idle_s", (now - s->last_progress_ms) / 1000.0},
-				                                {"instance", c.instance}};
-				c.db.Exec("SELECT agentgres.heartbeat($1, 'ok', $2::jsonb)", {s->name, details.dump()});
+				beats.push_back({{"agent", s->name},
+				                 {"details",
+				                  {{"restarts", s->restarts.load()},
+				                   {"idle_s", (now - s->last_progress_ms) / 1000.0},
+				                   {"instance", c.instance}}}});
 				if (now - s->running_since_ms > 60000 && s->restarts > 0)
-					c.db.Exec("SELECT agentgres.resolve_alert('loop_crashed', $1)", {s->name});
+					steady.push_back(s->name);
 			}
+			c.db.Exec("SELECT agentgres.heartbeat(b ->> 'agent', 'ok', b -> 'details') "
+			          "FROM jsonb_array_elements($1::jsonb) AS b",
+			          {beats.dump()});
+			if (!steady.empty())
+				c.db.Exec("SELECT agentgres.resolve_alert('loop_crashed', a) FROM jsonb_array_elements_text($1::jsonb) AS a",
+				          {steady.dump()});
 			// Stale agents (of any process) alert; fresh ones resolve.
 			const db::Result raised = c.db.Exec(
 			    "SELECT a.name, agentgres.raise_alert('stale_heartbeat', a.name, 'warning', "

@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "agents/agents.hpp"
 #include "agents/ewma.hpp"
 #include "log/log.hpp"
@@ -109,43 +111,44 @@ public:
 			sample["db_cache_hit_ratio"] = d.Number(0, 2);
 			sample["db_longest_transaction_s"] = d.Number(0, 3);
 
-			std::string names = "{", values = "{";
-			for (const auto &[k, v] : sample) {
-				names += (names.size() > 1 ? "," : "") + k;
-				values += (values.size() > 1 ? "," : "") + std::to_string(v);
-			}
 			c.db.Exec("INSERT INTO agentgres.performance_metrics (source, name, value) "
-			          "SELECT 'perfmon', n, v FROM unnest($1::text[], $2::float8[]) AS u(n, v)",
-			          {names + "}", values + "}"});
+			          "SELECT 'perfmon', key, value::float8 FROM jsonb_each_text($1::jsonb)",
+			          {nlohmann::json(sample).dump()});
 
-			Threshold(c, "cpu_percent", sample["cpu_percent"], c.config.Number("agents.perfmon.cpu_alert_percent"));
-			Threshold(c, "memory_percent", sample["memory_percent"],
-			          c.config.Number("agents.perfmon.memory_alert_percent"));
-			Threshold(c, "disk_percent", sample["disk_percent"], c.config.Number("agents.perfmon.disk_alert_percent"));
+			// Every threshold and anomaly decision of this sample, raised or
+			// resolved in one statement.
+			nlohmann::json alerts = nlohmann::json::array();
+			const auto threshold = [&](const std::string &metric, const char *setting) {
+				const double limit = c.config.Number(setting);
+				const double value = sample[metric];
+				alerts.push_back({{"rule", "threshold"}, {"subject", metric}, {"raise", value >= limit},
+				                  {"severity", "critical"},
+				                  {"message", metric + " is " + std::to_string(value) + ", at or over " +
+				                                  std::to_string(limit)}});
+			};
+			threshold("cpu_percent", "agents.perfmon.cpu_alert_percent");
+			threshold("memory_percent", "agents.perfmon.memory_alert_percent");
+			threshold("disk_percent", "agents.perfmon.disk_alert_percent");
 			for (const auto &[metric, value] : sample) {
 				EwmaBand &band = bands_[metric];
 				const double mean = band.mean(), deviation = band.deviation();
-				if (band.Add(value, sigma, warmup))
-					c.db.Exec("SELECT agentgres.raise_alert('anomaly', $1, 'warning', $2)",
-					          {metric, metric + " is " + std::to_string(value) + ", outside its usual " +
-					                       std::to_string(mean) + " +- " + std::to_string(sigma * deviation)});
-				else if (band.samples() > warmup)
-					c.db.Exec("SELECT agentgres.resolve_alert('anomaly', $1)", {metric});
+				const bool anomaly = band.Add(value, sigma, warmup);
+				if (anomaly || band.samples() > warmup)
+					alerts.push_back({{"rule", "anomaly"}, {"subject", metric}, {"raise", anomaly},
+					                  {"severity", "warning"},
+					                  {"message", metric + " is " + std::to_string(value) + ", outside its usual " +
+					                                  std::to_string(mean) + " +- " +
+					                                  std::to_string(sigma * deviation)}});
 			}
+			c.db.Exec("SELECT CASE WHEN (a ->> 'raise')::boolean "
+			          "  THEN agentgres.raise_alert(a ->> 'rule', a ->> 'subject', a ->> 'severity', a ->> 'message') "
+			          "  ELSE agentgres.resolve_alert(a ->> 'rule', a ->> 'subject') END "
+			          "FROM jsonb_array_elements($1::jsonb) AS a",
+			          {alerts.dump()});
 		}
 	}
 
 private:
-	static void
-	Threshold(LoopContext &c, const std::string &metric, double value, double limit)
-	{
-		if (value >= limit)
-			c.db.Exec("SELECT agentgres.raise_alert('threshold', $1, 'critical', $2)",
-			          {metric, metric + " is " + std::to_string(value) + ", at or over " + std::to_string(limit)});
-		else
-			c.db.Exec("SELECT agentgres.resolve_alert('threshold', $1)", {metric});
-	}
-
 	std::map<std::string, EwmaBand> bands_;
 };
 

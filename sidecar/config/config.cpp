@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <stdexcept>
@@ -165,8 +166,11 @@ Config::Load(const std::string &path)
 					text = *node.value<bool>() ? "true" : "false";
 				else if (node.is_integer())
 					text = std::to_string(*node.value<std::int64_t>());
-				else if (node.is_floating_point())
-					text = std::to_string(*node.value<double>());
+				else if (node.is_floating_point()) {
+					char buffer[32]; // all 17 digits: std::to_string would round to 6 decimals
+					std::snprintf(buffer, sizeof buffer, "%.17g", *node.value<double>());
+					text = buffer;
+				}
 				else
 					throw std::runtime_error("setting \"" + full + "\" in \"" + path + "\" has an unsupported type");
 				c.Set(full, text);

@@ -69,11 +69,12 @@ Hostname()
 void
 RecordStatus(db::Connection &db, const std::string &name, const std::string &status, const std::string &error = {})
 {
+	static const std::string host = Hostname();
+	static const std::string pid = std::to_string(getpid());
 	try {
 		if (db.Ok())
 			db.Exec("SELECT agentgres.set_agent_status($1, $2, $3, $4, $5)",
-			        {name, status, error.empty() ? db::Param() : db::Param(error), Hostname(),
-			         std::to_string(getpid())});
+			        {name, status, error.empty() ? db::Param() : db::Param(error), host, pid});
 	} catch (const std::exception &e) {
 		log::Warn("coordinator", "could not record status", {{"loop", name}, {"status", status}, {"error", e.what()}});
 	}
