@@ -10,8 +10,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DATA="${AGENTGRES_SIFTSMALL:-$ROOT/../shared/data/siftsmall}"
 if [[ ! -f "$DATA/siftsmall_base.fvecs" ]]; then
-	echo "siftsmall data not found at $DATA; set AGENTGRES_SIFTSMALL" >&2
-	exit 1
+	# The evaluation data lives beside the project (../shared, as in CI);
+	# a clone without it skips this test (exit 77) rather than fail.
+	echo "siftsmall data not found at $DATA; set AGENTGRES_SIFTSMALL to run this test" >&2
+	exit 77
 fi
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
