@@ -19,4 +19,8 @@ std::unique_ptr<Loop> MakeJanitorLoop();
 std::unique_ptr<Loop> MakeWorkerLoop(std::string name);
 std::unique_ptr<Loop> MakeChaosLoop();
 
+// The stale_heartbeat alert's message: "agent janitor has sent no heartbeat
+// for 3 min 10 s".
+std::string StaleMessage(const std::string &agent, double silent_s);
+
 } // namespace agentgres::sidecar

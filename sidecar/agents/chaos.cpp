@@ -14,7 +14,7 @@ public:
 	Run(LoopContext &c) override
 	{
 		c.Progress();
-		if (c.Sleep(c.config.Number("agents.chaos.interval_s")))
+		if (c.Sleep(c.config.agents_chaos_interval_s))
 			throw std::runtime_error("chaos: deliberate crash");
 	}
 };

@@ -1,14 +1,24 @@
 // heartbeat: writes each loop's heartbeat, raises an alert when an agent's
 // heartbeat is stale and resolves it when it returns, resolves a loop's crash
 // alert once it has run steadily for a minute, and exports heartbeat ages.
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "agents/agents.hpp"
 #include "coordinator/coordinator.hpp"
-#include "http/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "log/log.hpp"
+#include "util/text.hpp"
 
 namespace agentgres::sidecar {
+
+std::string
+StaleMessage(const std::string &agent, double silent_s)
+{
+	return "agent " + agent + " has sent no heartbeat for " + text::Duration(silent_s);
+}
+
 namespace {
 
 class HeartbeatLoop : public Loop {
@@ -19,8 +29,8 @@ public:
 	void
 	Run(LoopContext &c) override
 	{
-		const double interval = c.config.Number("agents.heartbeat.interval_s");
-		const std::string stale = std::to_string(c.config.Int("agents.heartbeat.stale_after_s")) + " seconds";
+		const double interval = c.config.agents_heartbeat_interval_s;
+		const std::string stale = std::to_string(c.config.agents_heartbeat_stale_after_s);
 		do {
 			c.Progress();
 			// One statement for every running loop's heartbeat (and for the
@@ -45,19 +55,35 @@ public:
 			if (!steady.empty())
 				c.db.Exec("SELECT agentgres.resolve_alert('loop_crashed', a) FROM jsonb_array_elements_text($1::jsonb) AS a",
 				          {steady.dump()});
-			// Stale agents (of any process) alert; fresh ones resolve.
-			const db::Result raised = c.db.Exec(
-			    "SELECT a.name, agentgres.raise_alert('stale_heartbeat', a.name, 'warning', "
-			    "  format('no heartbeat from agent %s for %s', a.name, "
-			    "         coalesce(date_trunc('second', now() - a.last_heartbeat_at)::text, 'ever'))) "
-			    "FROM agentgres.agents a WHERE a.status IN ('running', 'degraded') "
-			    "AND (a.last_heartbeat_at IS NULL OR a.last_heartbeat_at < now() - $1::interval)",
+			// Stale agents (of any process) alert; the others resolve. One
+			// definition of stale: the database's stale_agents(), given the
+			// stale_after that system_health() gets too.
+			const db::Result silent = c.db.Exec(
+			    "SELECT name, extract(epoch FROM silent_for)::float8 "
+			    "FROM agentgres.stale_agents(make_interval(secs => $1::int)) ORDER BY name",
 			    {stale});
-			for (int r = 0; r < raised.rows(); ++r)
-				log::Warn("heartbeat", "stale agent", {{"agent", raised.String(r, 0)}});
-			c.db.Exec("SELECT agentgres.resolve_alert('stale_heartbeat', a.name) FROM agentgres.agents a "
-			          "WHERE a.last_heartbeat_at >= now() - $1::interval OR a.status IN ('stopped', 'registered')",
-			          {stale});
+			nlohmann::json stale_agents = nlohmann::json::array();
+			std::set<std::string> names;
+			for (int r = 0; r < silent.rows(); ++r) {
+				stale_agents.push_back({{"agent", silent.String(r, 0)},
+				                        {"message", StaleMessage(silent.String(r, 0), silent.Number(r, 1))}});
+				names.insert(silent.String(r, 0));
+			}
+			c.db.Exec("SELECT agentgres.raise_alert('stale_heartbeat', s ->> 'agent', 'critical', s ->> 'message') "
+			          "FROM jsonb_array_elements($1::jsonb) AS s",
+			          {stale_agents.dump()});
+			c.db.Exec("SELECT agentgres.resolve_alert(a.rule, a.subject) FROM agentgres.alerts a "
+			          "WHERE a.rule = 'stale_heartbeat' AND a.status <> 'resolved' "
+			          "AND a.subject NOT IN (SELECT jsonb_array_elements($1::jsonb) ->> 'agent')",
+			          {stale_agents.dump()});
+			// Log changes, not every cycle.
+			for (const std::string &n : names)
+				if (!stale_.count(n))
+					log::Warn("heartbeat", "stale agent", {{"agent", n}});
+			for (const std::string &n : stale_)
+				if (!names.count(n))
+					log::Info("heartbeat", "agent no longer stale", {{"agent", n}});
+			stale_ = std::move(names);
 			const db::Result ages = c.db.Exec(
 			    "SELECT name, extract(epoch FROM now() - last_heartbeat_at) FROM agentgres.agents "
 			    "WHERE last_heartbeat_at IS NOT NULL");
@@ -70,6 +96,7 @@ public:
 
 private:
 	const Coordinator &coordinator_;
+	std::set<std::string> stale_;
 };
 
 } // namespace

@@ -13,8 +13,8 @@ public:
 	void
 	Run(LoopContext &c) override
 	{
-		const double interval = c.config.Number("agents.janitor.interval_s");
-		const std::string days = std::to_string(c.config.Int("agents.janitor.retention_days"));
+		const double interval = c.config.agents_janitor_interval_s;
+		const std::string days = std::to_string(c.config.agents_janitor_retention_days);
 		do {
 			c.Progress();
 			const db::Result r =

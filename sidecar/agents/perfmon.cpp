@@ -1,7 +1,8 @@
 // perfmon: CPU, memory, disk and load from /proc and statvfs; database size,
 // connections, cache hit ratio and the longest open transaction from the
 // pg_stat views. Everything goes to agentgres.performance_metrics; fixed
-// thresholds and an EWMA band per metric raise (and resolve) alerts.
+// thresholds (rule host.threshold) and an EWMA band per metric (rule
+// host.anomaly) raise and resolve alerts about the host.
 #include <sys/statvfs.h>
 
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "agents/agents.hpp"
 #include "agents/ewma.hpp"
 #include "log/log.hpp"
+#include "util/text.hpp"
 
 namespace agentgres::sidecar {
 namespace {
@@ -81,9 +83,13 @@ public:
 	void
 	Run(LoopContext &c) override
 	{
-		const double interval = c.config.Number("agents.perfmon.interval_s");
-		const double sigma = c.config.Number("agents.perfmon.anomaly_sigma");
-		const std::int64_t warmup = c.config.Int("agents.perfmon.anomaly_warmup");
+		const double interval = c.config.agents_perfmon_interval_s;
+		const double sigma = c.config.agents_perfmon_anomaly_sigma;
+		const std::int64_t warmup = c.config.agents_perfmon_anomaly_warmup;
+		// Alerts under the rule names before 0.4.0 ("threshold", "anomaly")
+		// are nobody's now: resolve them.
+		c.db.Exec("SELECT agentgres.resolve_alert(a.rule, a.subject) FROM agentgres.alerts a "
+		          "WHERE a.rule IN ('threshold', 'anomaly') AND a.status <> 'resolved'");
 		CpuTimes previous = ReadCpu();
 		while (c.Sleep(interval)) {
 			c.Progress();
@@ -96,7 +102,7 @@ public:
 			std::map<std::string, double> sample = {
 			    {"cpu_percent", cpu},
 			    {"memory_percent", MemoryUsedPercent()},
-			    {"disk_percent", DiskUsedPercent(c.config.String("agents.perfmon.disk_path"))},
+			    {"disk_percent", DiskUsedPercent(c.config.agents_perfmon_disk_path)},
 			    {"load_1m", LoadAverage()},
 			};
 			const db::Result d = c.db.Exec(
@@ -116,29 +122,29 @@ public:
 			          {nlohmann::json(sample).dump()});
 
 			// Every threshold and anomaly decision of this sample, raised or
-			// resolved in one statement.
+			// resolved in one statement. The rules say "host.": a busy host
+			// is a warning about the machine, not agentgres failing.
 			nlohmann::json alerts = nlohmann::json::array();
-			const auto threshold = [&](const std::string &metric, const char *setting) {
-				const double limit = c.config.Number(setting);
+			const auto threshold = [&](const std::string &metric, double limit) {
 				const double value = sample[metric];
-				alerts.push_back({{"rule", "threshold"}, {"subject", metric}, {"raise", value >= limit},
+				alerts.push_back({{"rule", "host.threshold"}, {"subject", metric}, {"raise", value >= limit},
 				                  {"severity", "critical"},
-				                  {"message", metric + " is " + std::to_string(value) + ", at or over " +
-				                                  std::to_string(limit)}});
+				                  {"message", metric + " is " + text::Rounded(value, 1) + ", at or over " +
+				                                  text::Rounded(limit, 1)}});
 			};
-			threshold("cpu_percent", "agents.perfmon.cpu_alert_percent");
-			threshold("memory_percent", "agents.perfmon.memory_alert_percent");
-			threshold("disk_percent", "agents.perfmon.disk_alert_percent");
+			threshold("cpu_percent", c.config.agents_perfmon_cpu_alert_percent);
+			threshold("memory_percent", c.config.agents_perfmon_memory_alert_percent);
+			threshold("disk_percent", c.config.agents_perfmon_disk_alert_percent);
 			for (const auto &[metric, value] : sample) {
 				EwmaBand &band = bands_[metric];
 				const double mean = band.mean(), deviation = band.deviation();
 				const bool anomaly = band.Add(value, sigma, warmup);
 				if (anomaly || band.samples() > warmup)
-					alerts.push_back({{"rule", "anomaly"}, {"subject", metric}, {"raise", anomaly},
+					alerts.push_back({{"rule", "host.anomaly"}, {"subject", metric}, {"raise", anomaly},
 					                  {"severity", "warning"},
-					                  {"message", metric + " is " + std::to_string(value) + ", outside its usual " +
-					                                  std::to_string(mean) + " +- " +
-					                                  std::to_string(sigma * deviation)}});
+					                  {"message", metric + " is " + text::Rounded(value, 3) + ", outside its usual " +
+					                                  text::Rounded(mean, 3) + " +- " +
+					                                  text::Rounded(sigma * deviation, 3)}});
 			}
 			c.db.Exec("SELECT CASE WHEN (a ->> 'raise')::boolean "
 			          "  THEN agentgres.raise_alert(a ->> 'rule', a ->> 'subject', a ->> 'severity', a ->> 'message') "

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/agents.hpp"
-#include "http/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "log/log.hpp"
 
 namespace agentgres::sidecar {
@@ -74,8 +74,8 @@ public:
 	Run(LoopContext &c) override
 	{
 		const std::string worker = c.instance + "/" + name_;
-		const std::string lease = std::to_string(c.config.Int("agents.worker.lease_s"));
-		const double poll = c.config.Number("agents.worker.poll_s");
+		const std::string lease = std::to_string(c.config.agents_worker_lease_s);
+		const double poll = c.config.agents_worker_poll_s;
 		c.db.Listen("agentgres_jobs");
 		auto &registry = metrics::Registry::Global();
 		while (!c.stop) {

@@ -2,54 +2,62 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <stdexcept>
 
 #include <toml++/toml.h>
 
+#include "util/text.hpp"
+
+extern char **environ;
+
 namespace agentgres::sidecar {
 
 const std::vector<SettingInfo> &
-Settings()
+SettingsTable()
 {
-	using I = std::int64_t;
-	static const std::vector<SettingInfo> settings = {
-	    {"database.dsn", std::string(""), "libpq conninfo or URI; empty: libpq's PG* environment variables", true},
-	    {"database.connect_timeout_s", I{5}, "seconds to wait for a connection"},
-	    {"database.reconnect_max_s", I{30}, "longest wait between reconnection attempts (exponential backoff)"},
-	    {"http.listen", std::string("127.0.0.1:7780"), "address:port of /health, /metrics and /api"},
-	    {"http.token", std::string(""), "bearer token required on everything but /health; needed off loopback", true},
-	    {"log.level", std::string("info"), "debug, info, warning or error"},
-	    {"log.format", std::string("text"), "text or json (one object per line)"},
-	    {"coordinator.restart_backoff_initial_s", 1.0, "first wait before restarting a crashed loop"},
-	    {"coordinator.restart_backoff_max_s", 60.0, "longest wait before restarting a crashed loop"},
-	    {"coordinator.max_crashes", I{5}, "crashes within crash_window_s that mark a loop failed (and alert)"},
-	    {"coordinator.crash_window_s", I{300}, "window for max_crashes"},
-	    {"coordinator.shutdown_grace_s", 4.0, "time loops get to stop on SIGTERM/SIGINT"},
-	    {"agents.heartbeat.enabled", true, "write each loop's heartbeat; alert on stale agents"},
-	    {"agents.heartbeat.interval_s", 5.0, "seconds between heartbeats"},
-	    {"agents.heartbeat.stale_after_s", I{30}, "an agent without a heartbeat for this long is stale"},
-	    {"agents.perfmon.enabled", true, "collect host and database metrics; threshold and anomaly alerts"},
-	    {"agents.perfmon.interval_s", 15.0, "seconds between samples"},
-	    {"agents.perfmon.cpu_alert_percent", 95.0, "CPU use that raises an alert"},
-	    {"agents.perfmon.memory_alert_percent", 95.0, "memory use that raises an alert"},
-	    {"agents.perfmon.disk_alert_percent", 90.0, "disk use (of disk_path) that raises an alert"},
-	    {"agents.perfmon.disk_path", std::string("/"), "file system whose use is watched"},
-	    {"agents.perfmon.anomaly_sigma", 4.0, "alert when a metric leaves its EWMA band by this many deviations"},
-	    {"agents.perfmon.anomaly_warmup", I{20}, "samples before anomaly alerts start"},
-	    {"agents.janitor.enabled", true, "retention and metric rollups"},
-	    {"agents.janitor.interval_s", 300.0, "seconds between runs"},
-	    {"agents.janitor.retention_days", I{30}, "heartbeats, raw metrics, events and finished jobs kept this long"},
-	    {"agents.worker.enabled", true, "run jobs from agentgres.jobs"},
-	    {"agents.worker.concurrency", I{1}, "worker loops (each with its own connection) running jobs in parallel"},
-	    {"agents.worker.lease_s", I{60}, "lease of a claimed job; a dead worker's job returns after it"},
-	    {"agents.worker.poll_s", 5.0, "longest wait for work when no NOTIFY arrives"},
-	    {"agents.chaos.enabled", false, "test aid: a loop that throws every interval (restart and alert paths)"},
-	    {"agents.chaos.interval_s", 0.5, "seconds between the chaos loop's crashes"},
-	};
-	return settings;
+#define AGENTGRES_INT_ROW(member, path, def, lo, hi, help)                                                          \
+	SettingInfo{path, help, &Settings::member, SettingValue{std::int64_t{def}}, lo, hi, "", false},
+#define AGENTGRES_NUM_ROW(member, path, def, lo, hi, help)                                                          \
+	SettingInfo{path, help, &Settings::member, SettingValue{static_cast<double>(def)}, lo, hi, "", false},
+#define AGENTGRES_BOOL_ROW(member, path, def, help)                                                                 \
+	SettingInfo{path, help, &Settings::member, SettingValue{bool{def}}, 0, 0, "", false},
+#define AGENTGRES_TEXT_ROW(member, path, def, choices, secret, help)                                                \
+	SettingInfo{path, help, &Settings::member, SettingValue{std::string(def)}, 0, 0, choices, secret},
+	static const std::vector<SettingInfo> table = {
+	    AGENTGRES_SETTINGS(AGENTGRES_INT_ROW, AGENTGRES_NUM_ROW, AGENTGRES_BOOL_ROW, AGENTGRES_TEXT_ROW)};
+#undef AGENTGRES_INT_ROW
+#undef AGENTGRES_NUM_ROW
+#undef AGENTGRES_BOOL_ROW
+#undef AGENTGRES_TEXT_ROW
+	return table;
+}
+
+const SettingInfo *
+FindSetting(std::string_view path)
+{
+	for (const SettingInfo &s : SettingsTable())
+		if (path == s.path)
+			return &s;
+	return nullptr;
+}
+
+const char *
+SourceName(Source source)
+{
+	switch (source) {
+	case Source::kDefault:
+		return "default";
+	case Source::kFile:
+		return "file";
+	case Source::kEnvironment:
+		return "env";
+	case Source::kOption:
+		return "option";
+	}
+	return "unknown";
 }
 
 std::string
@@ -61,91 +69,167 @@ EnvironmentName(std::string_view path)
 	return name;
 }
 
+std::string
+FormatValue(const SettingValue &value)
+{
+	return std::visit(
+	    [](const auto &x) -> std::string {
+		    using T = std::decay_t<decltype(x)>;
+		    if constexpr (std::is_same_v<T, std::string>)
+			    return x;
+		    else if constexpr (std::is_same_v<T, bool>)
+			    return x ? "true" : "false";
+		    else if constexpr (std::is_same_v<T, double>)
+			    return text::Number(x);
+		    else
+			    return std::to_string(x);
+	    },
+	    value);
+}
+
 namespace {
 
-const SettingInfo &
-Info(std::string_view path)
+// AGENTGRES_* variables that are not settings but are read elsewhere.
+const std::vector<std::string> &
+OtherEnvironmentNames()
 {
-	for (const SettingInfo &s : Settings())
-		if (path == s.path)
-			return s;
-	throw std::runtime_error("unknown setting \"" + std::string(path) + "\"");
+	static const std::vector<std::string> names = {
+	    "AGENTGRES_DSN",    // the contract's short name of database.dsn
+	    "AGENTGRES_CONFIG", // the configuration file (the command line)
+	    // the project's scripts and tests, not agentgresd
+	    "AGENTGRES_ROOT", "AGENTGRES_PGPORT", "AGENTGRES_DB", "AGENTGRES_PGDATA", "AGENTGRES_TEST_PGPORT",
+	    "AGENTGRES_BENCH_PGPORT", "AGENTGRES_SIFTSMALL", "AGENTGRES_PGXS_FLAGS"};
+	return names;
+}
+
+std::string
+Quoted(std::string_view s)
+{
+	return "\"" + std::string(s) + "\"";
 }
 
 SettingValue
 Parse(const SettingInfo &info, std::string_view text)
 {
 	const std::string t(text);
-	try {
-		return std::visit(
-		    [&](const auto &d) -> SettingValue {
-			    using T = std::decay_t<decltype(d)>;
-			    std::size_t used = 0;
-			    if constexpr (std::is_same_v<T, std::int64_t>) {
-				    const auto v = std::stoll(t, &used);
-				    if (used != t.size())
-					    throw std::invalid_argument("");
-				    return static_cast<std::int64_t>(v);
-			    } else if constexpr (std::is_same_v<T, double>) {
-				    const double v = std::stod(t, &used);
-				    if (used != t.size())
-					    throw std::invalid_argument("");
-				    return v;
-			    } else if constexpr (std::is_same_v<T, bool>) {
-				    if (t == "true" || t == "1" || t == "yes" || t == "on")
-					    return true;
-				    if (t == "false" || t == "0" || t == "no" || t == "off")
-					    return false;
-				    throw std::invalid_argument("");
-			    } else {
-				    return t;
+	const auto bad = [&](const std::string &why) {
+		return std::runtime_error("invalid value " + Quoted(t) + " for setting " + Quoted(info.path) + ": " + why);
+	};
+	const auto range = [&] { return "between " + text::Number(info.min) + " and " + text::Number(info.max); };
+	return std::visit(
+	    [&](auto member) -> SettingValue {
+		    using T = std::decay_t<decltype(std::declval<Settings>().*member)>;
+		    std::size_t used = 0;
+		    if constexpr (std::is_same_v<T, std::int64_t>) {
+			    long long v = 0;
+			    try {
+				    v = std::stoll(t, &used);
+			    } catch (const std::logic_error &) {
+				    used = 0;
 			    }
-		    },
-		    info.default_value);
-	} catch (const std::logic_error &) {
-		throw std::runtime_error("invalid value for setting \"" + std::string(info.path) + "\": \"" + t + "\"");
-	}
+			    if (t.empty() || used != t.size())
+				    throw bad("expected an integer " + range());
+			    if (static_cast<double>(v) < info.min || static_cast<double>(v) > info.max)
+				    throw bad("must be " + range());
+			    return static_cast<std::int64_t>(v);
+		    } else if constexpr (std::is_same_v<T, double>) {
+			    double v = 0;
+			    try {
+				    v = std::stod(t, &used);
+			    } catch (const std::logic_error &) {
+				    used = 0;
+			    }
+			    if (t.empty() || used != t.size())
+				    throw bad("expected a number " + range());
+			    // !(in range) also rejects NaN.
+			    if (!(v >= info.min && v <= info.max))
+				    throw bad("must be " + range());
+			    return v;
+		    } else if constexpr (std::is_same_v<T, bool>) {
+			    if (t == "true" || t == "1" || t == "yes" || t == "on")
+				    return true;
+			    if (t == "false" || t == "0" || t == "no" || t == "off")
+				    return false;
+			    throw bad("expected true or false");
+		    } else {
+			    if (*info.choices == '\0')
+				    return t;
+			    const std::string choices = std::string("|") + info.choices + "|";
+			    if (t.find('|') == std::string::npos && choices.find("|" + t + "|") != std::string::npos)
+				    return t;
+			    std::string list = info.choices;
+			    std::replace(list.begin(), list.end(), '|', ',');
+			    throw bad("expected one of " + list);
+		    }
+	    },
+	    info.member);
 }
 
-void
-Validate(const Config &c)
+std::vector<std::string>
+Paths()
 {
-	for (const char *path : {"agents.heartbeat.interval_s", "agents.perfmon.interval_s", "agents.janitor.interval_s",
-	                         "agents.worker.poll_s", "agents.chaos.interval_s", "coordinator.shutdown_grace_s",
-	                         "coordinator.restart_backoff_initial_s", "coordinator.restart_backoff_max_s"})
-		if (!(c.Number(path) > 0))
-			throw std::runtime_error(std::string("setting \"") + path + "\" must be positive");
-	if (c.Int("agents.worker.concurrency") < 1 || c.Int("agents.worker.concurrency") > 64)
-		throw std::runtime_error("setting \"agents.worker.concurrency\" must be between 1 and 64");
-	for (const char *path : {"agents.worker.lease_s", "agents.heartbeat.stale_after_s", "coordinator.max_crashes",
-	                         "coordinator.crash_window_s", "agents.janitor.retention_days", "database.connect_timeout_s",
-	                         "database.reconnect_max_s"})
-		if (c.Int(path) < 1)
-			throw std::runtime_error(std::string("setting \"") + path + "\" must be at least 1");
-	const std::string &format = c.String("log.format");
-	if (format != "text" && format != "json")
-		throw std::runtime_error("setting \"log.format\" must be text or json");
+	std::vector<std::string> paths;
+	for (const SettingInfo &s : SettingsTable())
+		paths.emplace_back(s.path);
+	return paths;
+}
+
+std::string
+DidYouMean(const std::string &nearest)
+{
+	return nearest.empty() ? "" : " (did you mean " + nearest + "?)";
 }
 
 } // namespace
+
+void
+Config::Set(std::string_view path, std::string_view text, Source source)
+{
+	const SettingInfo *info = FindSetting(path);
+	if (info == nullptr)
+		throw std::runtime_error("unknown setting " + Quoted(path) +
+		                         DidYouMean(text::Nearest(path, Paths())));
+	SettingValue value = Parse(*info, text);
+	std::visit(
+	    [&](auto member) {
+		    using T = std::decay_t<decltype(this->*member)>;
+		    this->*member = std::get<T>(std::move(value));
+	    },
+	    info->member);
+	sources_[static_cast<std::size_t>(info - SettingsTable().data())] = source;
+}
+
+void
+Config::Validate() const
+{
+	if (coordinator_restart_backoff_initial_s > coordinator_restart_backoff_max_s)
+		throw std::runtime_error("setting \"coordinator.restart_backoff_initial_s\" (" +
+		                         text::Number(coordinator_restart_backoff_initial_s) +
+		                         ") must not exceed \"coordinator.restart_backoff_max_s\" (" +
+		                         text::Number(coordinator_restart_backoff_max_s) + ")");
+	// Else every agent of this daemon would always be stale.
+	if (agents_heartbeat_enabled &&
+	    static_cast<double>(agents_heartbeat_stale_after_s) <= agents_heartbeat_interval_s)
+		throw std::runtime_error("setting \"agents.heartbeat.stale_after_s\" (" +
+		                         std::to_string(agents_heartbeat_stale_after_s) +
+		                         ") must exceed \"agents.heartbeat.interval_s\" (" +
+		                         text::Number(agents_heartbeat_interval_s) + ")");
+}
 
 Config
 Config::Load(const std::string &path)
 {
 	Config c;
-	for (const SettingInfo &s : Settings())
-		c.values_.emplace(s.path, s.default_value);
-
 	if (!path.empty()) {
 		toml::table table;
 		try {
 			table = toml::parse_file(path);
 		} catch (const toml::parse_error &e) {
-			throw std::runtime_error("could not read configuration file \"" + path + "\": " +
+			throw std::runtime_error("could not read configuration file " + Quoted(path) + ": " +
 			                         std::string(e.description()));
 		}
-		// Every key in the file must be a known setting: typos are errors.
-		std::vector<std::string> unknown;
+		// Every key in the file must be a known setting: a typo in a file
+		// is an error (with a did-you-mean), not silently a default.
 		std::function<void(const toml::table &, const std::string &)> walk = [&](const toml::table &t,
 		                                                                         const std::string &prefix) {
 			for (const auto &[key, node] : t) {
@@ -154,102 +238,129 @@ Config::Load(const std::string &path)
 					walk(*sub, full);
 					continue;
 				}
-				auto it = c.values_.find(full);
-				if (it == c.values_.end()) {
-					unknown.push_back(full);
-					continue;
-				}
-				std::string text;
-				if (auto v = node.value<std::string>(); v && node.is_string())
-					text = *v;
+				if (FindSetting(full) == nullptr)
+					throw std::runtime_error("unknown setting " + Quoted(full) + " in " + Quoted(path) +
+					                         DidYouMean(text::Nearest(full, Paths())));
+				std::string value;
+				if (node.is_string())
+					value = *node.value<std::string>();
 				else if (node.is_boolean())
-					text = *node.value<bool>() ? "true" : "false";
+					value = *node.value<bool>() ? "true" : "false";
 				else if (node.is_integer())
-					text = std::to_string(*node.value<std::int64_t>());
-				else if (node.is_floating_point()) {
-					char buffer[32]; // all 17 digits: std::to_string would round to 6 decimals
-					std::snprintf(buffer, sizeof buffer, "%.17g", *node.value<double>());
-					text = buffer;
-				}
+					value = std::to_string(*node.value<std::int64_t>());
+				else if (node.is_floating_point())
+					value = text::Number(*node.value<double>()); // exact: no rounding to 6 decimals
 				else
-					throw std::runtime_error("setting \"" + full + "\" in \"" + path + "\" has an unsupported type");
-				c.Set(full, text);
+					throw std::runtime_error("setting " + Quoted(full) + " in " + Quoted(path) +
+					                         " has an unsupported type");
+				try {
+					c.Set(full, value, Source::kFile);
+				} catch (const std::runtime_error &e) {
+					throw std::runtime_error(std::string(e.what()) + " in " + Quoted(path));
+				}
 			}
 		};
 		walk(table, "");
-		if (!unknown.empty())
-			throw std::runtime_error("unknown setting \"" + unknown.front() + "\" in \"" + path + "\"");
-		c.source_ = path;
+		c.file_ = path;
 	}
 
-	for (const SettingInfo &s : Settings())
-		if (const char *env = std::getenv(EnvironmentName(s.path).c_str()))
-			c.Set(s.path, env);
-	// The contract's short names.
+	std::vector<std::string> known;
+	for (const SettingInfo &s : SettingsTable()) {
+		known.push_back(EnvironmentName(s.path));
+		if (const char *env = std::getenv(known.back().c_str()))
+			c.Set(s.path, env, Source::kEnvironment);
+	}
 	if (const char *env = std::getenv("AGENTGRES_DSN"))
-		c.Set("database.dsn", env);
-	Validate(c);
+		c.Set("database.dsn", env, Source::kEnvironment);
+
+	// A misspelt variable would otherwise be ignored without a word.
+	for (const std::string &n : OtherEnvironmentNames())
+		known.push_back(n);
+	for (char **e = environ; e != nullptr && *e != nullptr; ++e) {
+		const std::string_view entry(*e);
+		const std::string name(entry.substr(0, entry.find('=')));
+		if (name.rfind("AGENTGRES_", 0) != 0 || std::find(known.begin(), known.end(), name) != known.end())
+			continue;
+		c.warnings_.push_back("unknown environment variable " + name + " ignored" +
+		                      DidYouMean(text::Nearest(name, known)));
+	}
+	std::sort(c.warnings_.begin(), c.warnings_.end());
+	c.Validate();
 	return c;
 }
 
-void
-Config::Set(std::string_view path, std::string_view text)
+std::string
+Config::Describe(const SettingInfo &info) const
 {
-	auto it = values_.find(path);
-	if (it == values_.end())
-		throw std::runtime_error("unknown setting \"" + std::string(path) + "\"");
-	it->second = Parse(Info(path), text);
-}
-
-const SettingValue &
-Config::Get(std::string_view path) const
-{
-	auto it = values_.find(path);
-	if (it == values_.end())
-		throw std::logic_error("unknown setting \"" + std::string(path) + "\"");
-	return it->second;
-}
-
-std::int64_t
-Config::Int(std::string_view path) const
-{
-	return std::get<std::int64_t>(Get(path));
-}
-double
-Config::Number(std::string_view path) const
-{
-	const SettingValue &v = Get(path);
-	return std::holds_alternative<double>(v) ? std::get<double>(v) : static_cast<double>(std::get<std::int64_t>(v));
-}
-bool
-Config::Bool(std::string_view path) const
-{
-	return std::get<bool>(Get(path));
-}
-const std::string &
-Config::String(std::string_view path) const
-{
-	return std::get<std::string>(Get(path));
+	const SettingValue value = std::visit([&](auto member) { return SettingValue{this->*member}; }, info.member);
+	if (info.secret)
+		return std::get<std::string>(value).empty() ? "(unset)" : "(set)";
+	return FormatValue(value);
 }
 
 std::string
 Config::Describe(std::string_view path) const
 {
-	const SettingInfo &info = Info(path);
-	const SettingValue &v = Get(path);
-	if (info.secret)
-		return std::get<std::string>(v).empty() ? "(unset)" : "(set)";
-	return std::visit(
-	    [](const auto &x) -> std::string {
-		    using T = std::decay_t<decltype(x)>;
-		    if constexpr (std::is_same_v<T, std::string>)
-			    return x;
-		    else if constexpr (std::is_same_v<T, bool>)
-			    return x ? "true" : "false";
-		    else
-			    return std::to_string(x);
-	    },
-	    v);
+	const SettingInfo *info = FindSetting(path);
+	if (info == nullptr)
+		throw std::logic_error("unknown setting " + Quoted(path));
+	return Describe(*info);
+}
+
+namespace {
+
+std::filesystem::path
+BesideBinary(const std::string &exe)
+{
+	if (exe.empty())
+		return {};
+	std::error_code error;
+	const std::filesystem::path binary = std::filesystem::weakly_canonical(exe, error);
+	if (error)
+		return {};
+	return binary.parent_path().parent_path() / ".agentgres" / "agentgresd.toml";
+}
+
+} // namespace
+
+std::string
+FindDefaultConfigFile(const std::string &start, const std::string &exe)
+{
+	std::error_code error;
+	std::filesystem::path dir = std::filesystem::absolute(start.empty() ? "." : start, error).lexically_normal();
+	if (!dir.has_filename())
+		dir = dir.parent_path(); // "/a/b/" -> "/a/b"
+	for (; !error && !dir.empty(); dir = dir.parent_path()) {
+		const std::filesystem::path candidate = dir / ".agentgres" / "agentgresd.toml";
+		if (std::filesystem::is_regular_file(candidate, error))
+			return candidate.lexically_normal().string();
+		if (dir == dir.parent_path())
+			break;
+	}
+	const std::filesystem::path beside = BesideBinary(exe);
+	if (!beside.empty() && std::filesystem::is_regular_file(beside, error))
+		return beside.lexically_normal().string();
+	return "";
+}
+
+std::string
+DefaultConfigSearchText(const std::string &start, const std::string &exe)
+{
+	std::error_code error;
+	std::filesystem::path dir = std::filesystem::absolute(start.empty() ? "." : start, error).lexically_normal();
+	if (!dir.has_filename())
+		dir = dir.parent_path();
+	std::string text = "looked for .agentgres/agentgresd.toml in " + dir.string() + " and its parents";
+	const std::filesystem::path beside = BesideBinary(exe);
+	if (!beside.empty())
+		text += " and at " + beside.lexically_normal().string();
+	return text;
+}
+
+Source
+Config::source(const SettingInfo &info) const
+{
+	return sources_[static_cast<std::size_t>(&info - SettingsTable().data())];
 }
 
 } // namespace agentgres::sidecar

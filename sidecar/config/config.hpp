@@ -1,13 +1,17 @@
-// agentgresd's settings: one table (kSettings in config.cpp) names every
-// setting with its type, default and meaning. Values come from the defaults,
-// then the TOML file (AGENTGRES_CONFIG or --config), then the environment:
-// the setting "a.b_c" is overridden by AGENTGRES_A_B_C, and the contract's
-// short names AGENTGRES_DSN, AGENTGRES_HTTP_LISTEN, AGENTGRES_HTTP_TOKEN work
-// too. With no DSN, libpq's PG* variables apply.
+// agentgresd's settings: ONE table (AGENTGRES_SETTINGS below) names every
+// setting with its type, default, valid range and meaning. From it come the
+// typed struct Settings (config.agents_heartbeat_stale_after_s is an
+// std::int64_t), the run-time catalogue SettingsTable() (TOML keys,
+// environment names, validation, `agentgresd settings`) and nothing else.
+//
+// Values come from the defaults, then the TOML file (--config,
+// AGENTGRES_CONFIG, or the embedded default's .agentgres/agentgresd.toml),
+// then the environment: the setting "a.b_c" is overridden by AGENTGRES_A_B_C,
+// and the contract's short name AGENTGRES_DSN works too. With no DSN, libpq's
+// PG* variables apply.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -15,39 +19,138 @@
 
 namespace agentgres::sidecar {
 
-using SettingValue = std::variant<std::int64_t, double, bool, std::string>;
+// INT(member, path, default, min, max, help)
+// NUM(member, path, default, min, max, help)
+// BOOL(member, path, default, help)
+// TEXT(member, path, default, choices ("a|b", or "" for any), secret, help)
+#define AGENTGRES_SETTINGS(INT, NUM, BOOL, TEXT)                                                                    \
+	TEXT(database_dsn, "database.dsn", "", "", true,                                                                \
+	     "libpq conninfo or URI; empty: libpq's PG* environment variables")                                          \
+	INT(database_connect_timeout_s, "database.connect_timeout_s", 5, 1, 300, "seconds to wait for a connection")     \
+	INT(database_reconnect_max_s, "database.reconnect_max_s", 30, 1, 3600,                                          \
+	    "longest wait between reconnection attempts (exponential backoff)")                                         \
+	TEXT(http_listen, "http.listen", "127.0.0.1:7780", "", false, "address:port of /health, /metrics and /api")      \
+	TEXT(http_token, "http.token", "", "", true, "bearer token required on everything but /health; needed off loopback") \
+	INT(http_db_pool_size, "http.db_pool_size", 4, 1, 64, "database connections the HTTP server may hold")           \
+	NUM(http_db_wait_s, "http.db_wait_s", 2, 0.01, 60,                                                               \
+	    "longest wait for a free pool connection before answering 503")                                             \
+	NUM(http_statement_timeout_s, "http.statement_timeout_s", 5, 0.1, 3600,                                         \
+	    "statement_timeout of the HTTP server's queries")                                                           \
+	NUM(http_lock_timeout_s, "http.lock_timeout_s", 2, 0.1, 3600, "lock_timeout of the HTTP server's queries")       \
+	TEXT(log_level, "log.level", "info", "debug|info|warning|error", false, "least severe level logged")            \
+	TEXT(log_format, "log.format", "text", "text|json", false, "text, or json (one object per line)")               \
+	NUM(coordinator_restart_backoff_initial_s, "coordinator.restart_backoff_initial_s", 1, 0.01, 3600,              \
+	    "first wait before restarting a crashed loop")                                                              \
+	NUM(coordinator_restart_backoff_max_s, "coordinator.restart_backoff_max_s", 60, 0.01, 86400,                    \
+	    "longest wait before restarting a crashed loop")                                                            \
+	INT(coordinator_max_crashes, "coordinator.max_crashes", 5, 1, 1000,                                             \
+	    "crashes within crash_window_s that mark a loop failed (and alert)")                                        \
+	INT(coordinator_crash_window_s, "coordinator.crash_window_s", 300, 1, 86400, "window for max_crashes")          \
+	NUM(coordinator_shutdown_grace_s, "coordinator.shutdown_grace_s", 4, 0.1, 600,                                  \
+	    "time loops get to stop on SIGTERM/SIGINT")                                                                 \
+	BOOL(agents_heartbeat_enabled, "agents.heartbeat.enabled", true,                                                \
+	     "write each loop's heartbeat; alert on stale agents")                                                      \
+	NUM(agents_heartbeat_interval_s, "agents.heartbeat.interval_s", 5, 0.05, 3600, "seconds between heartbeats")    \
+	INT(agents_heartbeat_stale_after_s, "agents.heartbeat.stale_after_s", 120, 1, 86400,                            \
+	    "a running agent silent this long is stale (alert; system health failing)")                                 \
+	BOOL(agents_perfmon_enabled, "agents.perfmon.enabled", true,                                                    \
+	     "collect host and database metrics; host.threshold and host.anomaly alerts")                               \
+	NUM(agents_perfmon_interval_s, "agents.perfmon.interval_s", 15, 0.05, 86400, "seconds between samples")         \
+	NUM(agents_perfmon_cpu_alert_percent, "agents.perfmon.cpu_alert_percent", 95, 0, 100,                           \
+	    "CPU use that raises an alert")                                                                             \
+	NUM(agents_perfmon_memory_alert_percent, "agents.perfmon.memory_alert_percent", 95, 0, 100,                     \
+	    "memory use that raises an alert")                                                                          \
+	NUM(agents_perfmon_disk_alert_percent, "agents.perfmon.disk_alert_percent", 90, 0, 100,                         \
+	    "disk use (of disk_path) that raises an alert")                                                             \
+	TEXT(agents_perfmon_disk_path, "agents.perfmon.disk_path", "/", "", false, "file system whose use is watched")  \
+	NUM(agents_perfmon_anomaly_sigma, "agents.perfmon.anomaly_sigma", 4, 0.5, 100,                                  \
+	    "alert when a metric leaves its EWMA band by this many deviations")                                         \
+	INT(agents_perfmon_anomaly_warmup, "agents.perfmon.anomaly_warmup", 20, 1, 1000000,                             \
+	    "samples before anomaly alerts start")                                                                      \
+	BOOL(agents_janitor_enabled, "agents.janitor.enabled", true, "retention and metric rollups")                   \
+	NUM(agents_janitor_interval_s, "agents.janitor.interval_s", 300, 0.05, 604800, "seconds between runs")          \
+	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                               \
+	    "heartbeats, raw metrics, events and finished jobs kept this long")                                         \
+	BOOL(agents_worker_enabled, "agents.worker.enabled", true, "run jobs from agentgres.jobs")                     \
+	INT(agents_worker_concurrency, "agents.worker.concurrency", 1, 1, 64,                                           \
+	    "worker loops (each with its own connection) running jobs in parallel")                                     \
+	INT(agents_worker_lease_s, "agents.worker.lease_s", 60, 1, 86400,                                               \
+	    "lease of a claimed job; a dead worker's job returns after it")                                             \
+	NUM(agents_worker_poll_s, "agents.worker.poll_s", 5, 0.05, 3600, "longest wait for work when no NOTIFY arrives") \
+	BOOL(agents_chaos_enabled, "agents.chaos.enabled", false,                                                       \
+	     "test aid: a loop that throws every interval (restart and alert paths)")                                   \
+	NUM(agents_chaos_interval_s, "agents.chaos.interval_s", 0.5, 0.01, 3600, "seconds between the chaos loop's crashes")
 
-struct SettingInfo {
-	const char *path;
-	SettingValue default_value;
-	const char *description;
-	bool secret = false;
+// Every setting as a typed member, initialised to its default.
+struct Settings {
+#define AGENTGRES_INT_MEMBER(member, path, def, lo, hi, help) std::int64_t member = def;
+#define AGENTGRES_NUM_MEMBER(member, path, def, lo, hi, help) double member = def;
+#define AGENTGRES_BOOL_MEMBER(member, path, def, help) bool member = def;
+#define AGENTGRES_TEXT_MEMBER(member, path, def, choices, secret, help) std::string member = def;
+	AGENTGRES_SETTINGS(AGENTGRES_INT_MEMBER, AGENTGRES_NUM_MEMBER, AGENTGRES_BOOL_MEMBER, AGENTGRES_TEXT_MEMBER)
+#undef AGENTGRES_INT_MEMBER
+#undef AGENTGRES_NUM_MEMBER
+#undef AGENTGRES_BOOL_MEMBER
+#undef AGENTGRES_TEXT_MEMBER
 };
 
-const std::vector<SettingInfo> &Settings();
+using SettingValue = std::variant<std::int64_t, double, bool, std::string>;
+using SettingMember = std::variant<std::int64_t Settings::*, double Settings::*, bool Settings::*, std::string Settings::*>;
 
-class Config {
+// One row of the table, for the code that treats settings generically.
+struct SettingInfo {
+	const char *path;
+	const char *help;
+	SettingMember member;
+	SettingValue default_value;
+	double min = 0, max = 0;    // INT and NUM
+	const char *choices = "";   // TEXT: "a|b", or "" for any
+	bool secret = false;        // never shown
+};
+
+const std::vector<SettingInfo> &SettingsTable();
+// The row of a path; nullptr if there is none.
+const SettingInfo *FindSetting(std::string_view path);
+
+enum class Source { kDefault, kFile, kEnvironment, kOption };
+const char *SourceName(Source source);
+
+class Config : public Settings {
 public:
-	// Defaults, then the file (if non-empty path), then the environment.
+	// Defaults, then the file (if path is non-empty), then the environment.
 	// Throws std::runtime_error with a clear message on a bad file or value.
+	// Unknown AGENTGRES_* variables are not errors but warnings().
 	static Config Load(const std::string &path);
 
-	std::int64_t Int(std::string_view path) const;
-	double Number(std::string_view path) const;
-	bool Bool(std::string_view path) const;
-	const std::string &String(std::string_view path) const;
-
-	void Set(std::string_view path, std::string_view text); // parses text as the setting's type
-	std::string Describe(std::string_view path) const;       // value as text, secrets hidden
-	const std::string &source() const noexcept { return source_; }
+	// Parses text as the setting's type and checks its range; throws.
+	void Set(std::string_view path, std::string_view text, Source source);
+	// The value as text in its clean form (4, 0.25, true), secrets hidden.
+	std::string Describe(const SettingInfo &info) const;
+	std::string Describe(std::string_view path) const;
+	Source source(const SettingInfo &info) const;
+	// The file read, or "" when none was.
+	const std::string &file() const noexcept { return file_; }
+	// Unknown AGENTGRES_* environment variables, with a did-you-mean.
+	const std::vector<std::string> &warnings() const noexcept { return warnings_; }
 
 private:
-	const SettingValue &Get(std::string_view path) const;
-	std::map<std::string, SettingValue, std::less<>> values_;
-	std::string source_ = "defaults";
+	void Validate() const;
+	std::vector<Source> sources_ = std::vector<Source>(SettingsTable().size(), Source::kDefault);
+	std::string file_;
+	std::vector<std::string> warnings_;
 };
 
 // "AGENTGRES_" + path upper-cased with '.' -> '_'.
 std::string EnvironmentName(std::string_view path);
+// A value in its clean text form: 4, 0.25, true, "text".
+std::string FormatValue(const SettingValue &value);
+
+// The embedded default's configuration (scripts/up.sh writes it) when neither
+// --config nor AGENTGRES_CONFIG names one: .agentgres/agentgresd.toml in
+// `start` or one of its parents, else beside the binary's project root
+// (<directory of exe>/../.agentgres/agentgresd.toml). "" if there is none.
+std::string FindDefaultConfigFile(const std::string &start, const std::string &exe);
+// Where FindDefaultConfigFile looks, in words (for error messages).
+std::string DefaultConfigSearchText(const std::string &start, const std::string &exe);
 
 } // namespace agentgres::sidecar

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/metrics.hpp"
+#include "metrics/metrics.hpp"
 #include "log/log.hpp"
 
 namespace agentgres::sidecar {
@@ -122,7 +122,7 @@ Coordinator::Stop()
 {
 	stop_ = true;
 	const auto deadline = std::chrono::steady_clock::now() +
-	                      std::chrono::duration<double>(config_.Number("coordinator.shutdown_grace_s"));
+	                      std::chrono::duration<double>(config_.coordinator_shutdown_grace_s);
 	while (finished_ < static_cast<int>(threads_.size()) && std::chrono::steady_clock::now() < deadline)
 		std::this_thread::sleep_for(std::chrono::milliseconds(20));
 	const bool all = finished_ >= static_cast<int>(threads_.size());
@@ -142,14 +142,14 @@ Coordinator::Supervise(std::size_t index)
 	Loop &loop = *loops_[index];
 	LoopState &state = *states_[index];
 	const std::string &name = state.name;
-	db::Connection db(config_.String("database.dsn"), "agentgresd/" + name,
-	                  static_cast<int>(config_.Int("database.connect_timeout_s")));
+	db::Connection db(config_.database_dsn, "agentgresd/" + name,
+	                  static_cast<int>(config_.database_connect_timeout_s));
 	LoopContext context{config_, stop_, db, state, instance_};
-	const auto max_wait = std::chrono::seconds(config_.Int("database.reconnect_max_s"));
-	const double backoff_initial = config_.Number("coordinator.restart_backoff_initial_s");
-	const double backoff_max = config_.Number("coordinator.restart_backoff_max_s");
-	const auto max_crashes = config_.Int("coordinator.max_crashes");
-	const auto window_ms = config_.Int("coordinator.crash_window_s") * 1000;
+	const auto max_wait = std::chrono::seconds(config_.database_reconnect_max_s);
+	const double backoff_initial = config_.coordinator_restart_backoff_initial_s;
+	const double backoff_max = config_.coordinator_restart_backoff_max_s;
+	const auto max_crashes = config_.coordinator_max_crashes;
+	const auto window_ms = config_.coordinator_crash_window_s * 1000;
 	std::deque<std::int64_t> crashes;
 	double backoff = backoff_initial;
 	bool registered = false;

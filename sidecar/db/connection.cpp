@@ -46,10 +46,12 @@ Connection::SetRoundTripObserver(std::function<void(double)> observer)
 	g_observer = std::move(observer);
 }
 
-Connection::Connection(std::string conninfo, std::string application_name, int connect_timeout_s)
+Connection::Connection(std::string conninfo, std::string application_name, int connect_timeout_s,
+                       SessionSettings session)
     : conninfo_(std::move(conninfo)), application_name_(std::move(application_name)),
-      connect_timeout_s_(connect_timeout_s)
+      connect_timeout_s_(connect_timeout_s), session_(std::move(session))
 {
+	session_.insert(session_.begin(), {"search_path", "pg_catalog, agentgres"});
 }
 
 Connection::~Connection()
@@ -81,6 +83,16 @@ Connection::Connect()
 		ThrowLost("could not connect to the database: " + message);
 	}
 	PQsetNoticeReceiver(conn_, NoticeReceiver, nullptr);
+	// One round trip for every session setting.
+	std::string sql = "SELECT";
+	std::vector<Param> params;
+	for (const auto &[name, value] : session_) {
+		sql += (params.empty() ? " " : ", ") + std::string("pg_catalog.set_config($") +
+		       std::to_string(params.size() + 1) + ", $" + std::to_string(params.size() + 2) + ", false)";
+		params.emplace_back(name);
+		params.emplace_back(value);
+	}
+	Exec(sql, params);
 	for (const std::string &channel : std::vector<std::string>(listening_))
 		Listen(channel);
 }

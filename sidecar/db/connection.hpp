@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -50,9 +51,16 @@ private:
 
 using Param = std::optional<std::string>;
 
+// Session settings (name, value) applied at every connect.
+using SessionSettings = std::vector<std::pair<std::string, std::string>>;
+
 class Connection {
 public:
-	Connection(std::string conninfo, std::string application_name, int connect_timeout_s = 5);
+	// Every connection pins search_path = pg_catalog, agentgres at connect
+	// (then applies `session`): a user's search_path cannot redirect the
+	// daemon's calls.
+	Connection(std::string conninfo, std::string application_name, int connect_timeout_s = 5,
+	           SessionSettings session = {});
 	~Connection();
 	Connection(const Connection &) = delete;
 	Connection &operator=(const Connection &) = delete;
@@ -80,6 +88,7 @@ private:
 	std::string conninfo_;
 	std::string application_name_;
 	int connect_timeout_s_;
+	SessionSettings session_;
 	PGconn *conn_ = nullptr;
 	std::vector<std::string> listening_;
 };

@@ -1,14 +1,17 @@
 #include "http/server.hpp"
 
 #include <algorithm>
-#include <mutex>
+#include <map>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "db/connection.hpp"
-#include "http/metrics.hpp"
+#include "api/filters.hpp"
+#include "db/pool.hpp"
+#include "http/health.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "util/text.hpp"
 
 namespace agentgres::sidecar {
 
@@ -43,31 +46,108 @@ ParseListenAddress(const std::string &text)
 	return {host, number, loopback};
 }
 
+const std::vector<RouteSpec> &
+HttpRoutes()
+{
+	static const std::vector<RouteSpec> routes = {
+	    {"/health", {"GET"}}, {"/metrics", {"GET"}}, {"/api/agents", {"GET"}}, {"/api/alerts", {"GET"}},
+	    {"/api/jobs", {"GET"}},
+	};
+	return routes;
+}
+
+bool
+PatternMatches(std::string_view pattern, std::string_view path)
+{
+	while (!pattern.empty() && !path.empty()) {
+		if (pattern.front() == '{') {
+			const auto close = pattern.find('}');
+			const auto end = path.find('/');
+			if (close == std::string_view::npos || end == 0)
+				return false; // a parameter matches a non-empty segment
+			pattern.remove_prefix(close + 1);
+			path.remove_prefix(end == std::string_view::npos ? path.size() : end);
+			continue;
+		}
+		if (pattern.front() != path.front())
+			return false;
+		pattern.remove_prefix(1);
+		path.remove_prefix(1);
+	}
+	return pattern.empty() && path.empty();
+}
+
+RouteDecision
+DecideRoute(const std::vector<RouteSpec> &routes, std::string_view method, std::string_view path)
+{
+	for (const RouteSpec &r : routes) {
+		if (!PatternMatches(r.pattern, path))
+			continue;
+		RouteDecision d{r.pattern, 0, ""};
+		bool allowed = false;
+		for (const std::string &m : r.methods) {
+			// httplib answers HEAD with a GET handler.
+			allowed = allowed || method == m || (method == "HEAD" && m == "GET");
+			d.allow += (d.allow.empty() ? "" : ", ") + m + (m == "GET" ? ", HEAD" : "");
+		}
+		if (!allowed)
+			d.status = 405;
+		return d;
+	}
+	return {"unmatched", 404, ""};
+}
+
+namespace {
+
+void
+JsonError(httplib::Response &res, int status, const std::string &message)
+{
+	res.status = status;
+	res.set_content(nlohmann::json({{"error", message}}).dump(), "application/json");
+}
+
+} // namespace
+
 struct HttpServer::Impl {
 	const Config &config;
 	const Coordinator &coordinator;
 	httplib::Server server;
-	std::mutex db_mutex;
-	db::Connection db;
+	db::Pool pool;
+	const std::string stale_after; // seconds, as passed to system_health()
 
 	Impl(const Config &c, const Coordinator &co)
 	    : config(c), coordinator(co),
-	      // A short connect timeout: /health must answer promptly while the
-	      // database is down.
-	      db(c.String("database.dsn"), "agentgresd/http",
-	         static_cast<int>(std::min<std::int64_t>(2, c.Int("database.connect_timeout_s"))))
+	      pool(db::Pool::Options{
+	          c.database_dsn, "agentgresd/http",
+	          // A short connect timeout: /health must answer promptly while
+	          // the database is down.
+	          static_cast<int>(std::min<std::int64_t>(2, c.database_connect_timeout_s)),
+	          static_cast<std::size_t>(c.http_db_pool_size),
+	          std::chrono::milliseconds(static_cast<std::int64_t>(c.http_db_wait_s * 1000)),
+	          {{"statement_timeout", std::to_string(static_cast<std::int64_t>(c.http_statement_timeout_s * 1000))},
+	           {"lock_timeout", std::to_string(static_cast<std::int64_t>(c.http_lock_timeout_s * 1000))}}}),
+	      stale_after(std::to_string(c.agents_heartbeat_stale_after_s))
 	{
 	}
 
-	// Runs a query returning one JSON text, reconnecting once if needed.
+	// Runs a query returning one JSON text. A pooled connection whose server
+	// went away is noticed only when used: reconnect and retry once.
 	std::string
-	QueryJson(const std::string &sql, std::initializer_list<db::Param> params = {})
+	QueryJson(const std::string &sql, const std::vector<db::Param> &params = {})
 	{
-		std::lock_guard<std::mutex> lock(db_mutex);
-		if (!db.Ok())
-			db.Connect();
-		const db::Result r = db.Exec(sql, params);
-		return r.rows() > 0 && !r.IsNull(0, 0) ? r.String(0, 0) : "null";
+		db::Pool::Lease lease = pool.Acquire();
+		const auto run = [&] {
+			const db::Result r = lease->Exec(sql, params);
+			return r.rows() > 0 && !r.IsNull(0, 0) ? r.String(0, 0) : "null";
+		};
+		try {
+			return run();
+		} catch (const db::DbError &e) {
+			if (!e.connection_lost())
+				throw;
+		}
+		lease->Connect();
+		return run();
 	}
 
 	nlohmann::json
@@ -90,51 +170,82 @@ struct HttpServer::Impl {
 void
 HttpServer::Impl::Routes()
 {
-	const std::string token = config.String("http.token");
+	const std::string token = config.http_token;
 	auto &registry = metrics::Registry::Global();
 
 	server.set_pre_routing_handler([token](const httplib::Request &req, httplib::Response &res) {
-		if (token.empty() || req.path == "/health")
-			return httplib::Server::HandlerResponse::Unhandled;
-		const std::string expected = "Bearer " + token;
-		const std::string given = req.get_header_value("Authorization");
-		// Compare in constant time so the token cannot be guessed byte by byte.
-		unsigned char diff = given.size() == expected.size() ? 0 : 1;
-		for (std::size_t i = 0; i < given.size() && i < expected.size(); ++i)
-			diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
-		if (diff == 0)
-			return httplib::Server::HandlerResponse::Unhandled;
-		res.status = 401;
-		res.set_header("WWW-Authenticate", "Bearer");
-		res.set_content(R"({"error":"a valid bearer token is required"})", "application/json");
-		return httplib::Server::HandlerResponse::Handled;
+		if (!token.empty() && req.path != "/health") {
+			const std::string expected = "Bearer " + token;
+			const std::string given = req.get_header_value("Authorization");
+			// Compare in constant time so the token cannot be guessed byte by byte.
+			unsigned char diff = given.size() == expected.size() ? 0 : 1;
+			for (std::size_t i = 0; i < given.size() && i < expected.size(); ++i)
+				diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+			if (diff != 0) {
+				res.set_header("WWW-Authenticate", "Bearer");
+				JsonError(res, 401, "a valid bearer token is required");
+				return httplib::Server::HandlerResponse::Handled;
+			}
+		}
+		const RouteDecision d = DecideRoute(HttpRoutes(), req.method, req.path);
+		if (d.status == 404) {
+			std::string known;
+			for (const RouteSpec &r : HttpRoutes())
+				known += (known.empty() ? "" : ", ") + r.pattern;
+			JsonError(res, 404, "no such endpoint; endpoints: " + known);
+			return httplib::Server::HandlerResponse::Handled;
+		}
+		if (d.status == 405) {
+			res.set_header("Allow", d.allow);
+			JsonError(res, 405, "method " + req.method + " is not allowed on " + d.label + "; allowed: " + d.allow);
+			return httplib::Server::HandlerResponse::Handled;
+		}
+		return httplib::Server::HandlerResponse::Unhandled;
 	});
+	// Errors httplib raises itself (a malformed request, ...) get a JSON body too.
+	server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request &, httplib::Response &res) {
+		if (!res.body.empty())
+			return httplib::Server::HandlerResponse::Unhandled;
+		const std::map<int, const char *> reasons = {{400, "bad request"},          {408, "request timeout"},
+		                                             {413, "payload too large"},    {414, "uri too long"},
+		                                             {416, "range not satisfiable"}, {500, "internal server error"}};
+		const auto reason = reasons.find(res.status);
+		JsonError(res, res.status,
+		          reason != reasons.end() ? reason->second : "http error " + std::to_string(res.status));
+		return httplib::Server::HandlerResponse::Handled;
+	}));
 	server.set_logger([&registry](const httplib::Request &req, const httplib::Response &res) {
-		const std::string path = req.matches.empty() ? req.path : req.path;
-		const bool known = path == "/health" || path == "/metrics" || path.rfind("/api/", 0) == 0;
 		registry.Add("agentgres_http_requests_total",
-		             {{"path", known ? path : "other"}, {"code", std::to_string(res.status)}});
+		             {{"route", DecideRoute(HttpRoutes(), "GET", req.path).label}, {"code", std::to_string(res.status)}});
 	});
 
-	server.Get("/health", [this](const httplib::Request &, httplib::Response &res) {
+	std::map<std::string, httplib::Server::Handler> handlers;
+	handlers["/health"] = [this](const httplib::Request &, httplib::Response &res) {
 		std::vector<std::string> failed;
 		nlohmann::json body = {{"loops", Loops(&failed)}, {"failed_loops", failed}};
-		bool database_ok = false;
+		nlohmann::json system = nullptr;
+		std::string database_error;
 		try {
-			body["system"] = nlohmann::json::parse(QueryJson("SELECT agentgres.system_health()::text"));
+			system = nlohmann::json::parse(
+			    QueryJson("SELECT agentgres.system_health(make_interval(secs => $1::int))::text", {stale_after}));
 			body["database"] = "ok";
-			database_ok = true;
+		} catch (const db::PoolExhausted &e) {
+			database_error = e.what();
+			body["database"] = std::string("busy: ") + e.what();
 		} catch (const std::exception &e) {
+			database_error = e.what();
 			body["database"] = std::string("unreachable: ") + e.what();
 		}
-		metrics::Registry::Global().Set("agentgres_database_up", {}, database_ok ? 1 : 0);
-		const bool healthy = database_ok && failed.empty();
-		body["status"] = healthy ? "ok" : "unhealthy";
-		res.status = healthy ? 200 : 503;
+		metrics::Registry::Global().Set("agentgres_database_up", {}, database_error.empty() ? 1 : 0);
+		const HealthVerdict verdict = JudgeHealth(system, database_error, failed);
+		body["status"] = verdict.status;
+		body["reasons"] = verdict.reasons;
+		body["system"] = system;
+		res.status = verdict.http_status;
 		res.set_content(body.dump(), "application/json");
-	});
+	};
 
-	server.Get("/metrics", [this](const httplib::Request &, httplib::Response &res) {
+	handlers["/metrics"] = [this](const httplib::Request &, httplib::Response &res) {
 		auto &r = metrics::Registry::Global();
 		try {
 			const auto jobs = nlohmann::json::parse(QueryJson(
@@ -154,38 +265,76 @@ HttpServer::Impl::Routes()
 			r.Set("agentgres_database_up", {}, 0);
 		}
 		res.set_content(r.Render(), "text/plain; version=0.0.4; charset=utf-8");
-	});
+	};
 
-	auto api = [this](const std::string &sql) {
-		return [this, sql](const httplib::Request &req, httplib::Response &res) {
+	// A list endpoint: ?state= (one of `states`) and ?limit= (1 to 1000),
+	// both checked before any SQL runs; nothing else is accepted.
+	auto api = [this](const char *noun, const std::vector<std::string> &states, const std::string &sql) {
+		return [this, noun, &states, sql](const httplib::Request &req, httplib::Response &res) {
 			try {
-				const std::string state = req.has_param("state") ? req.get_param_value("state") : "";
-				const std::string limit = req.has_param("limit") ? req.get_param_value("limit") : "100";
-				for (char ch : limit)
-					if (ch < '0' || ch > '9')
-						throw std::invalid_argument("limit must be a number");
-				res.set_content(QueryJson(sql, {state.empty() ? db::Param() : db::Param(state), limit}),
-				                "application/json");
-			} catch (const std::invalid_argument &e) {
-				res.status = 400;
-				res.set_content(nlohmann::json({{"error", e.what()}}).dump(), "application/json");
+				for (const auto &[name, value] : req.params)
+					if (name != "state" && name != "limit")
+						throw api::BadRequest("unknown parameter \"" + name.substr(0, 64) +
+						                      "\"; parameters are state and limit");
+				const db::Param state = req.has_param("state")
+				                            ? db::Param(api::CheckState(noun, states, req.get_param_value("state")))
+				                            : db::Param();
+				const int limit = req.has_param("limit") ? api::ParseLimit(req.get_param_value("limit")) : 100;
+				res.set_content(QueryJson(sql, {state, std::to_string(limit)}), "application/json");
+			} catch (const api::BadRequest &e) {
+				JsonError(res, 400, e.what());
+			} catch (const db::PoolExhausted &e) {
+				JsonError(res, 503, e.what());
+			} catch (const db::DbError &e) {
+				// Unreachable, timed out or locked: try again later. Anything
+				// else is a bug here.
+				const bool later = e.connection_lost() || e.sqlstate() == "57014" || e.sqlstate() == "55P03";
+				if (!later)
+					log::Warn("http", "query failed", {{"path", req.path}, {"error", e.what()}, {"sqlstate", e.sqlstate()}});
+				JsonError(res, later ? 503 : 500, e.what());
 			} catch (const std::exception &e) {
-				res.status = 503;
-				res.set_content(nlohmann::json({{"error", e.what()}}).dump(), "application/json");
+				log::Warn("http", "request failed", {{"path", req.path}, {"error", e.what()}});
+				JsonError(res, 500, e.what());
 			}
 		};
 	};
-	server.Get("/api/agents", api("SELECT coalesce(json_agg(a ORDER BY a.name), '[]')::text FROM "
+	handlers["/api/agents"] = api("agent status", api::AgentStatuses(),
+	                              "SELECT coalesce(json_agg(a ORDER BY a.name), '[]')::text FROM "
 	                              "(SELECT * FROM agentgres.agents WHERE $1::text IS NULL OR status = $1 "
-	                              " ORDER BY name LIMIT $2::int) a"));
-	server.Get("/api/alerts", api("SELECT coalesce(json_agg(a ORDER BY a.opened_at DESC), '[]')::text FROM "
+	                              " ORDER BY name LIMIT $2::int) a");
+	handlers["/api/alerts"] = api("alert status", api::AlertStatuses(),
+	                              "SELECT coalesce(json_agg(a ORDER BY a.opened_at DESC), '[]')::text FROM "
 	                              "(SELECT * FROM agentgres.alerts WHERE coalesce($1::text = status, status <> 'resolved') "
-	                              " ORDER BY opened_at DESC LIMIT $2::int) a"));
-	server.Get("/api/jobs", api("SELECT coalesce(json_agg(j ORDER BY j.id DESC), '[]')::text FROM "
+	                              " ORDER BY opened_at DESC LIMIT $2::int) a");
+	handlers["/api/jobs"] = api("job state", api::JobStates(),
+	                            "SELECT coalesce(json_agg(j ORDER BY j.id DESC), '[]')::text FROM "
 	                            "(SELECT id, kind, payload, priority, state, attempts, max_attempts, run_at, locked_by, "
 	                            "        lease_until, last_error, result, created_at, finished_at "
 	                            " FROM agentgres.jobs WHERE $1::text IS NULL OR state = $1 "
-	                            " ORDER BY id DESC LIMIT $2::int) j"));
+	                            " ORDER BY id DESC LIMIT $2::int) j");
+
+	// Every route of the table has its handler; the pre-routing handler has
+	// already answered 404 and 405.
+	for (const RouteSpec &route : HttpRoutes()) {
+		const auto h = handlers.find(route.pattern);
+		if (h == handlers.end())
+			throw std::logic_error("no handler for route " + route.pattern);
+		std::string regex = route.pattern;
+		for (std::size_t open; (open = regex.find('{')) != std::string::npos;)
+			regex.replace(open, regex.find('}', open) - open + 1, "[^/]+");
+		for (const std::string &method : route.methods) {
+			if (method == "GET")
+				server.Get(regex, h->second);
+			else if (method == "POST")
+				server.Post(regex, h->second);
+			else if (method == "PUT")
+				server.Put(regex, h->second);
+			else if (method == "DELETE")
+				server.Delete(regex, h->second);
+			else
+				throw std::logic_error("unsupported method " + method);
+		}
+	}
 }
 
 HttpServer::HttpServer(const Config &config, const Coordinator &coordinator)
@@ -201,15 +350,15 @@ HttpServer::~HttpServer()
 void
 HttpServer::Start()
 {
-	const ListenAddress address = ParseListenAddress(impl_->config.String("http.listen"));
-	if (!address.loopback && impl_->config.String("http.token").empty())
+	const ListenAddress address = ParseListenAddress(impl_->config.http_listen);
+	if (!address.loopback && impl_->config.http_token.empty())
 		throw std::runtime_error("refusing to listen on non-loopback address \"" + address.host +
 		                         "\" without http.token (AGENTGRES_HTTP_TOKEN)");
 	impl_->Routes();
 	if (!impl_->server.bind_to_port(address.host, address.port))
-		throw std::runtime_error("could not listen on " + impl_->config.String("http.listen"));
-	log::Info("http", "listening", {{"address", impl_->config.String("http.listen")},
-	                                {"token", impl_->config.String("http.token").empty() ? "off" : "on"}});
+		throw std::runtime_error("could not listen on " + impl_->config.http_listen);
+	log::Info("http", "listening", {{"address", impl_->config.http_listen},
+	                                {"token", impl_->config.http_token.empty() ? "off" : "on"}});
 	thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
 }
 

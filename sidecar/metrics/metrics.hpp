@@ -1,4 +1,6 @@
-// In-process metrics rendered in the Prometheus text exposition format.
+// In-process metrics rendered in the Prometheus text exposition format, used
+// by the coordinator, every agent loop and the HTTP server. Label values must
+// come from bounded sets (route patterns, loop names), never from a request.
 #pragma once
 
 #include <map>

@@ -1,8 +1,8 @@
-#include "http/metrics.hpp"
+#include "metrics/metrics.hpp"
 
-#include <cmath>
-#include <cstdio>
 #include <sstream>
+
+#include "util/text.hpp"
 
 namespace agentgres::sidecar::metrics {
 namespace {
@@ -40,18 +40,6 @@ LabelText(const Labels &labels, const std::string &extra_key = {}, const std::st
 	if (!extra_key.empty())
 		out += (first ? "" : ",") + extra_key + "=\"" + extra_value + "\"";
 	return out + "}";
-}
-
-std::string
-Number(double v)
-{
-	if (std::isinf(v))
-		return v > 0 ? "+Inf" : "-Inf";
-	if (std::isnan(v))
-		return "NaN";
-	char buffer[64];
-	std::snprintf(buffer, sizeof buffer, "%.17g", v);
-	return buffer;
 }
 
 } // namespace
@@ -127,17 +115,17 @@ Registry::Render() const
 				double cumulative = 0;
 				for (std::size_t i = 0; i < f.buckets.size(); ++i) {
 					cumulative += h.counts[i];
-					out << name << "_bucket" << LabelText(labels, "le", Number(f.buckets[i])) << ' '
-					    << Number(cumulative) << '\n';
+					out << name << "_bucket" << LabelText(labels, "le", text::Number(f.buckets[i])) << ' '
+					    << text::Number(cumulative) << '\n';
 				}
-				out << name << "_bucket" << LabelText(labels, "le", "+Inf") << ' ' << Number(h.count) << '\n';
-				out << name << "_sum" << LabelText(labels) << ' ' << Number(h.sum) << '\n';
-				out << name << "_count" << LabelText(labels) << ' ' << Number(h.count) << '\n';
+				out << name << "_bucket" << LabelText(labels, "le", "+Inf") << ' ' << text::Number(h.count) << '\n';
+				out << name << "_sum" << LabelText(labels) << ' ' << text::Number(h.sum) << '\n';
+				out << name << "_count" << LabelText(labels) << ' ' << text::Number(h.count) << '\n';
 			}
 			continue;
 		}
 		for (const auto &[labels, value] : f.values)
-			out << name << LabelText(labels) << ' ' << Number(value) << '\n';
+			out << name << LabelText(labels) << ' ' << text::Number(value) << '\n';
 	}
 	return out.str();
 }
@@ -154,7 +142,8 @@ RegisterStandardMetrics()
 	r.Describe("agentgres_jobs", "gauge", "jobs by kind and state");
 	r.Describe("agentgres_jobs_processed_total", "counter", "jobs this daemon finished, by kind and outcome");
 	r.Describe("agentgres_job_duration_seconds", "histogram", "time from claim to completion of a job");
-	r.Describe("agentgres_http_requests_total", "counter", "HTTP requests by path and status code");
+	r.Describe("agentgres_http_requests_total", "counter",
+	           "HTTP requests by route pattern (unknown paths: route=\"unmatched\") and status code");
 	r.Describe("agentgres_db_roundtrip_seconds", "histogram", "wall time of one database round trip");
 	r.Describe("agentgres_alerts_open", "gauge", "open alerts by severity");
 }
