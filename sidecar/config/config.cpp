@@ -330,15 +330,16 @@ FindDefaultConfigFile(const std::string &start, const std::string &exe)
 	std::filesystem::path dir = std::filesystem::absolute(start.empty() ? "." : start, error).lexically_normal();
 	if (!dir.has_filename())
 		dir = dir.parent_path(); // "/a/b/" -> "/a/b"
+	std::error_code missing; // a candidate that does not exist is no error
 	for (; !error && !dir.empty(); dir = dir.parent_path()) {
 		const std::filesystem::path candidate = dir / ".agentgres" / "agentgresd.toml";
-		if (std::filesystem::is_regular_file(candidate, error))
+		if (std::filesystem::is_regular_file(candidate, missing))
 			return candidate.lexically_normal().string();
 		if (dir == dir.parent_path())
 			break;
 	}
 	const std::filesystem::path beside = BesideBinary(exe);
-	if (!beside.empty() && std::filesystem::is_regular_file(beside, error))
+	if (!beside.empty() && std::filesystem::is_regular_file(beside, missing))
 		return beside.lexically_normal().string();
 	return "";
 }

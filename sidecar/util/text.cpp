@@ -16,7 +16,7 @@ Number(double v)
 	// The shortest form that reads back exactly (0.0005, not
 	// 0.00050000000000000001; 300, not 3e+02).
 	char buffer[40];
-	const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, v);
+	const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::general);
 	return std::string(buffer, error == std::errc() ? end : buffer);
 }
 

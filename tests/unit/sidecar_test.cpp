@@ -1,17 +1,30 @@
 // The daemon's pieces that need no database: settings, the EWMA band,
-// Prometheus rendering, listen addresses, DSN redaction.
+// Prometheus rendering, routes, filters, the health verdict, the HTTP server
+// with its database unreachable, listen addresses, DSN redaction.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <string>
 
+#include <httplib.h>
+
+#include "agents/agents.hpp"
 #include "agents/ewma.hpp"
+#include "api/filters.hpp"
 #include "config/config.hpp"
-#include "http/metrics.hpp"
+#include "coordinator/coordinator.hpp"
+#include "db/pool.hpp"
+#include "http/health.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "util/text.hpp"
 
 namespace agentgres::sidecar {
 namespace {
@@ -27,27 +40,44 @@ WriteFile(const std::string &text)
 	return path;
 }
 
+// Which of the warnings mention `needle`.
+bool
+Warned(const Config &c, const std::string &needle)
+{
+	for (const std::string &w : c.warnings())
+		if (w.find(needle) != std::string::npos)
+			return true;
+	return false;
+}
+
 TEST(Config, DefaultsFileAndEnvironment)
 {
 	unsetenv("AGENTGRES_HTTP_LISTEN");
 	unsetenv("AGENTGRES_AGENTS_WORKER_LEASE_S");
 	const Config defaults = Config::Load("");
-	EXPECT_EQ(defaults.String("http.listen"), "127.0.0.1:7780");
-	EXPECT_EQ(defaults.Int("agents.worker.lease_s"), 60);
-	EXPECT_TRUE(defaults.Bool("agents.worker.enabled"));
+	EXPECT_EQ(defaults.http_listen, "127.0.0.1:7780");
+	EXPECT_EQ(defaults.agents_worker_lease_s, 60);
+	EXPECT_TRUE(defaults.agents_worker_enabled);
+	EXPECT_EQ(defaults.agents_heartbeat_stale_after_s, 120); // system_health()'s 2 minutes
+	EXPECT_EQ(defaults.http_db_pool_size, 4);
+	EXPECT_EQ(defaults.file(), "");
 
 	const std::string path = WriteFile("[http]\nlisten = \"127.0.0.1:9000\"\n[agents.worker]\nlease_s = 10\n"
 	                                   "[agents.perfmon]\ninterval_s = 2\n");
 	const Config file = Config::Load(path);
-	EXPECT_EQ(file.String("http.listen"), "127.0.0.1:9000");
-	EXPECT_EQ(file.Int("agents.worker.lease_s"), 10);
-	EXPECT_DOUBLE_EQ(file.Number("agents.perfmon.interval_s"), 2.0);
+	EXPECT_EQ(file.http_listen, "127.0.0.1:9000");
+	EXPECT_EQ(file.agents_worker_lease_s, 10);
+	EXPECT_DOUBLE_EQ(file.agents_perfmon_interval_s, 2.0);
+	EXPECT_EQ(file.file(), path);
+	EXPECT_EQ(file.source(*FindSetting("agents.worker.lease_s")), Source::kFile);
+	EXPECT_EQ(file.source(*FindSetting("agents.worker.poll_s")), Source::kDefault);
 
 	setenv("AGENTGRES_AGENTS_WORKER_LEASE_S", "7", 1);
 	setenv("AGENTGRES_DSN", "dbname=x password=hunter2", 1);
 	const Config env = Config::Load(path);
-	EXPECT_EQ(env.Int("agents.worker.lease_s"), 7);
-	EXPECT_EQ(env.String("database.dsn"), "dbname=x password=hunter2");
+	EXPECT_EQ(env.agents_worker_lease_s, 7);
+	EXPECT_EQ(env.source(*FindSetting("agents.worker.lease_s")), Source::kEnvironment);
+	EXPECT_EQ(env.database_dsn, "dbname=x password=hunter2");
 	EXPECT_EQ(env.Describe("database.dsn"), "(set)"); // secrets are never shown
 	unsetenv("AGENTGRES_AGENTS_WORKER_LEASE_S");
 	unsetenv("AGENTGRES_DSN");
@@ -65,6 +95,308 @@ TEST(Config, RejectsUnknownSettingsBadValuesAndBadFiles)
 	EXPECT_THROW(Config::Load(""), std::runtime_error);
 	unsetenv("AGENTGRES_AGENTS_HEARTBEAT_ENABLED");
 	EXPECT_EQ(EnvironmentName("agents.worker.lease_s"), "AGENTGRES_AGENTS_WORKER_LEASE_S");
+}
+
+TEST(Config, RangesComeFromTheTable)
+{
+	Config c = Config::Load("");
+	const auto message = [&](const char *path, const char *value) {
+		try {
+			c.Set(path, value, Source::kOption);
+		} catch (const std::runtime_error &e) {
+			return std::string(e.what());
+		}
+		return std::string("accepted");
+	};
+	EXPECT_EQ(message("agents.worker.concurrency", "65"),
+	          "invalid value \"65\" for setting \"agents.worker.concurrency\": must be between 1 and 64");
+	EXPECT_EQ(message("agents.perfmon.cpu_alert_percent", "101"),
+	          "invalid value \"101\" for setting \"agents.perfmon.cpu_alert_percent\": must be between 0 and 100");
+	EXPECT_NE(message("agents.perfmon.anomaly_sigma", "nan").find("must be between"), std::string::npos);
+	EXPECT_NE(message("http.db_pool_size", "4.5").find("expected an integer"), std::string::npos);
+	EXPECT_NE(message("http.db_pool_size", "").find("expected an integer"), std::string::npos);
+	EXPECT_NE(message("http.db_pool_size", "99999999999999999999").find("expected an integer"), std::string::npos);
+	EXPECT_NE(message("log.level", "loud").find("expected one of debug,info,warning,error"), std::string::npos);
+	EXPECT_NE(message("log.level", "info|debug").find("expected one of"), std::string::npos);
+	EXPECT_EQ(message("log.level", "debug"), "accepted");
+	EXPECT_EQ(c.log_level, "debug");
+	EXPECT_EQ(message("agents.heartbeat.stale_aftr_s", "3"),
+	          "unknown setting \"agents.heartbeat.stale_aftr_s\" (did you mean agents.heartbeat.stale_after_s?)");
+	// Cross-setting rules.
+	setenv("AGENTGRES_AGENTS_HEARTBEAT_STALE_AFTER_S", "5", 1);
+	setenv("AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S", "5", 1);
+	EXPECT_THROW(Config::Load(""), std::runtime_error);
+	unsetenv("AGENTGRES_AGENTS_HEARTBEAT_STALE_AFTER_S");
+	unsetenv("AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S");
+	EXPECT_THROW(Config::Load(WriteFile("[coordinator]\nrestart_backoff_initial_s = 10\nrestart_backoff_max_s = 5\n")),
+	             std::runtime_error);
+}
+
+TEST(Config, ValuesReadCleanly)
+{
+	setenv("AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S", "0.25", 1);
+	const Config c = Config::Load(WriteFile("[agents.perfmon]\nanomaly_sigma = 4.0\ninterval_s = 0.1\n"));
+	unsetenv("AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S");
+	EXPECT_EQ(c.Describe("agents.heartbeat.interval_s"), "0.25");
+	EXPECT_EQ(c.Describe("agents.perfmon.anomaly_sigma"), "4");
+	EXPECT_EQ(c.Describe("agents.perfmon.interval_s"), "0.1"); // TOML float read exactly
+	EXPECT_DOUBLE_EQ(c.agents_perfmon_interval_s, 0.1);
+	EXPECT_EQ(c.Describe("agents.worker.concurrency"), "1");
+	EXPECT_EQ(c.Describe("agents.chaos.enabled"), "false");
+	EXPECT_EQ(FormatValue(FindSetting("coordinator.shutdown_grace_s")->default_value), "4");
+	EXPECT_EQ(FormatValue(FindSetting("agents.chaos.interval_s")->default_value), "0.5");
+	// Every row: a path, a help text, an environment name, a default in range.
+	std::set<std::string> names;
+	for (const SettingInfo &s : SettingsTable()) {
+		EXPECT_TRUE(names.insert(EnvironmentName(s.path)).second) << s.path;
+		EXPECT_GT(std::string(s.help).size(), 10u) << s.path;
+		if (const auto *i = std::get_if<std::int64_t>(&s.default_value)) {
+			EXPECT_TRUE(*i >= s.min && *i <= s.max) << s.path;
+		}
+		if (const auto *d = std::get_if<double>(&s.default_value)) {
+			EXPECT_TRUE(*d >= s.min && *d <= s.max) << s.path;
+		}
+	}
+}
+
+TEST(Config, WarnsAboutUnknownEnvironmentVariables)
+{
+	setenv("AGENTGRES_HTTP_LISTN", "127.0.0.1:1", 1);
+	setenv("AGENTGRES_COMPLETELY_DIFFERENT", "1", 1);
+	setenv("AGENTGRES_ROOT", "/somewhere", 1); // the scripts' own
+	const Config c = Config::Load("");
+	EXPECT_EQ(c.http_listen, "127.0.0.1:7780");
+	EXPECT_TRUE(Warned(c, "unknown environment variable AGENTGRES_HTTP_LISTN ignored (did you mean "
+	                      "AGENTGRES_HTTP_LISTEN?)"));
+	EXPECT_TRUE(Warned(c, "unknown environment variable AGENTGRES_COMPLETELY_DIFFERENT ignored"));
+	EXPECT_FALSE(Warned(c, "AGENTGRES_COMPLETELY_DIFFERENT ignored (did you mean"));
+	EXPECT_FALSE(Warned(c, "AGENTGRES_ROOT"));
+	unsetenv("AGENTGRES_HTTP_LISTN");
+	unsetenv("AGENTGRES_COMPLETELY_DIFFERENT");
+	unsetenv("AGENTGRES_ROOT");
+	EXPECT_FALSE(Warned(Config::Load(""), "AGENTGRES_HTTP_LISTN"));
+}
+
+TEST(Config, UnknownFileKeysSuggestTheNearest)
+{
+	try {
+		Config::Load(WriteFile("[http]\nlisen = \"x\"\n"));
+		FAIL() << "accepted an unknown key";
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("unknown setting \"http.lisen\""), std::string::npos) << e.what();
+		EXPECT_NE(std::string(e.what()).find("(did you mean http.listen?)"), std::string::npos) << e.what();
+	}
+}
+
+TEST(Config, FindsTheEmbeddedDefaultsFile)
+{
+	namespace fs = std::filesystem;
+	const fs::path root = fs::path(::testing::TempDir()) / ("agentgresd_find_" + std::to_string(getpid()));
+	fs::remove_all(root);
+	fs::create_directories(root / "project" / "src" / "deep");
+	fs::create_directories(root / "project" / "build");
+	fs::create_directories(root / "elsewhere");
+	EXPECT_EQ(FindDefaultConfigFile((root / "project" / "src" / "deep").string(), ""), "");
+	fs::create_directories(root / "project" / ".agentgres");
+	std::ofstream(root / "project" / ".agentgres" / "agentgresd.toml") << "# embedded\n";
+	const std::string expected = (root / "project" / ".agentgres" / "agentgresd.toml").string();
+	// From a subdirectory: the parents are searched.
+	EXPECT_EQ(FindDefaultConfigFile((root / "project" / "src" / "deep").string(), ""), expected);
+	EXPECT_EQ(FindDefaultConfigFile((root / "project").string() + "/", ""), expected);
+	// From elsewhere: beside the binary's project root.
+	std::ofstream(root / "project" / "build" / "agentgresd") << "";
+	EXPECT_EQ(FindDefaultConfigFile((root / "elsewhere").string(), (root / "project" / "build" / "agentgresd").string()),
+	          expected);
+	EXPECT_EQ(FindDefaultConfigFile((root / "elsewhere").string(), ""), "");
+	const std::string words = DefaultConfigSearchText((root / "elsewhere").string(),
+	                                                  (root / "project" / "build" / "agentgresd").string());
+	EXPECT_NE(words.find((root / "elsewhere").string() + " and its parents"), std::string::npos) << words;
+	EXPECT_NE(words.find(expected), std::string::npos) << words;
+	fs::remove_all(root);
+}
+
+TEST(Text, NumbersDurationsAndNearMisses)
+{
+	EXPECT_EQ(text::Number(4.0), "4");
+	EXPECT_EQ(text::Number(0.25), "0.25");
+	EXPECT_EQ(text::Number(0.0005), "0.0005");
+	EXPECT_EQ(text::Number(300), "300");
+	EXPECT_EQ(text::Number(0.1), "0.1");
+	EXPECT_EQ(text::Number(1e300), "1e+300");
+	EXPECT_EQ(text::Number(1.0 / 0.0), "+Inf");
+	EXPECT_EQ(text::Number(std::nan("")), "NaN");
+	EXPECT_EQ(text::Rounded(97.3456, 1), "97.3");
+	EXPECT_EQ(text::Rounded(95.0, 1), "95");
+	EXPECT_EQ(text::Rounded(-0.0001, 1), "0");
+	EXPECT_EQ(text::Duration(0), "0 s");
+	EXPECT_EQ(text::Duration(45.4), "45 s");
+	EXPECT_EQ(text::Duration(190), "3 min 10 s");
+	EXPECT_EQ(text::Duration(180), "3 min");
+	EXPECT_EQ(text::Duration(7500), "2 h 5 min");
+	EXPECT_EQ(text::Duration(3 * 86400 + 4 * 3600 + 59), "3 d 4 h");
+	EXPECT_EQ(text::Duration(-5), "0 s");
+	EXPECT_EQ(text::EditDistance("kitten", "sitting"), 3u);
+	EXPECT_EQ(text::Nearest("AGENTGRES_HTTP_LISTN", {"AGENTGRES_HTTP_LISTEN", "AGENTGRES_HTTP_TOKEN"}),
+	          "AGENTGRES_HTTP_LISTEN");
+	EXPECT_EQ(text::Nearest("ab", {"xy"}), "");
+	EXPECT_EQ(text::Nearest("", {"a"}), "");
+}
+
+TEST(Heartbeat, StaleMessagesAreGrammatical)
+{
+	EXPECT_EQ(StaleMessage("janitor", 190), "agent janitor has sent no heartbeat for 3 min 10 s");
+	EXPECT_EQ(StaleMessage("worker-2", 121.6), "agent worker-2 has sent no heartbeat for 2 min 2 s");
+	EXPECT_EQ(StaleMessage("x", 1e9).find("ever"), std::string::npos);
+}
+
+TEST(Filters, StatesAndLimits)
+{
+	EXPECT_EQ(api::CheckState("job state", api::JobStates(), "dead"), "dead");
+	try {
+		api::CheckState("job state", api::JobStates(), "failed");
+		FAIL();
+	} catch (const api::BadRequest &e) {
+		EXPECT_STREQ(e.what(), "unknown job state \"failed\"; valid states are queued, running, done, dead, cancelled");
+	}
+	try {
+		api::CheckState("agent status", api::AgentStatuses(), "");
+		FAIL();
+	} catch (const api::BadRequest &e) {
+		EXPECT_NE(std::string(e.what()).find("empty agent status; valid statuses are registered,"), std::string::npos);
+	}
+	EXPECT_THROW(api::CheckState("alert status", api::AlertStatuses(), std::string(10000, 'x')), api::BadRequest);
+	EXPECT_EQ(api::ParseLimit("1"), 1);
+	EXPECT_EQ(api::ParseLimit("1000"), 1000);
+	for (const char *bad : {"", "0", "-1", "abc", "1001", "99999999999", "1e3", " 5", "5 ", "0x10"})
+		EXPECT_THROW(api::ParseLimit(bad), api::BadRequest) << '"' << bad << '"';
+	try {
+		api::ParseLimit("-1");
+	} catch (const api::BadRequest &e) {
+		EXPECT_STREQ(e.what(), "limit must be an integer from 1 to 1000, not \"-1\"");
+	}
+}
+
+TEST(Health, OneMeaningOfHealthy)
+{
+	const auto judge = [](const char *system, const std::string &db_error = "",
+	                      std::vector<std::string> failed = {}) {
+		return JudgeHealth(system ? nlohmann::json::parse(system) : nlohmann::json(nullptr), db_error, failed);
+	};
+	HealthVerdict v = judge(R"({"status": "ok", "reasons": []})");
+	EXPECT_EQ(v.status, "ok");
+	EXPECT_EQ(v.http_status, 200);
+	EXPECT_TRUE(v.reasons.empty());
+	// A busy host is a warning, answered 200, never "ok" beside it.
+	v = judge(R"({"status": "warning", "reasons": ["1 open alert about the host"]})");
+	EXPECT_EQ(v.status, "warning");
+	EXPECT_EQ(v.http_status, 200);
+	EXPECT_EQ(v.reasons, std::vector<std::string>{"1 open alert about the host"});
+	v = judge(R"({"status": "failing", "reasons": ["agent janitor is stale"]})");
+	EXPECT_EQ(v.status, "failing");
+	EXPECT_EQ(v.http_status, 503);
+	// This daemon's own troubles make it failing whatever the system says.
+	v = judge(nullptr, "could not connect");
+	EXPECT_EQ(v.status, "failing");
+	EXPECT_EQ(v.http_status, 503);
+	EXPECT_EQ(v.reasons, std::vector<std::string>{"database unreachable: could not connect"});
+	v = judge(R"({"status": "ok", "reasons": []})", "", {"chaos"});
+	EXPECT_EQ(v.status, "failing");
+	EXPECT_EQ(v.reasons, std::vector<std::string>{"loop chaos failed in this daemon"});
+	// Unknown answers are not taken for health.
+	EXPECT_EQ(judge(R"({"status": "splendid"})").status, "failing");
+	EXPECT_EQ(judge(R"([])").status, "failing");
+}
+
+TEST(Routes, PatternsLabelsAndMethods)
+{
+	EXPECT_TRUE(PatternMatches("/api/jobs", "/api/jobs"));
+	EXPECT_FALSE(PatternMatches("/api/jobs", "/api/jobs/"));
+	EXPECT_FALSE(PatternMatches("/api/jobs", "/api/job"));
+	EXPECT_TRUE(PatternMatches("/api/sessions/{id}", "/api/sessions/42"));
+	EXPECT_TRUE(PatternMatches("/api/sessions/{id}/events", "/api/sessions/42/events"));
+	EXPECT_FALSE(PatternMatches("/api/sessions/{id}", "/api/sessions/"));
+	EXPECT_FALSE(PatternMatches("/api/sessions/{id}", "/api/sessions/42/x"));
+	const std::vector<RouteSpec> routes = {{"/api/jobs", {"GET"}}, {"/api/jobs/{id}/cancel", {"POST"}}};
+	RouteDecision d = DecideRoute(routes, "GET", "/api/jobs");
+	EXPECT_EQ(d.label, "/api/jobs");
+	EXPECT_EQ(d.status, 0);
+	EXPECT_EQ(DecideRoute(routes, "HEAD", "/api/jobs").status, 0);
+	d = DecideRoute(routes, "POST", "/api/jobs");
+	EXPECT_EQ(d.status, 405);
+	EXPECT_EQ(d.allow, "GET, HEAD");
+	d = DecideRoute(routes, "GET", "/api/jobs/7/cancel"); // and vice versa
+	EXPECT_EQ(d.status, 405);
+	EXPECT_EQ(d.allow, "POST");
+	EXPECT_EQ(d.label, "/api/jobs/{id}/cancel");
+	d = DecideRoute(routes, "GET", "/api/nothing/here");
+	EXPECT_EQ(d.status, 404);
+	EXPECT_EQ(d.label, "unmatched");
+}
+
+TEST(Pool, AFailedConnectHandsItsSlotBack)
+{
+	db::Pool pool({"host=/nonexistent-agentgres-socket-dir port=1", "test", 1, 1, std::chrono::milliseconds(50), {}});
+	for (int i = 0; i < 3; ++i) { // one slot, three attempts: the slot returns each time
+		EXPECT_THROW(pool.Acquire(), db::DbError);
+		EXPECT_EQ(pool.leased(), 0u);
+	}
+}
+
+// The real server with its database unreachable: everything that must not
+// need the database answers correctly, and /metrics stays bounded.
+TEST(HttpServer, AnswersWithoutTheDatabase)
+{
+	Config config = Config::Load("");
+	const int port = 20000 + static_cast<int>(getpid() % 20000);
+	config.Set("http.listen", "127.0.0.1:" + std::to_string(port), Source::kOption);
+	config.Set("database.dsn", "host=/nonexistent-agentgres-socket-dir port=1", Source::kOption);
+	metrics::RegisterStandardMetrics();
+	Coordinator coordinator(config);
+	HttpServer server(config, coordinator);
+	server.Start();
+	httplib::Client client("127.0.0.1", port);
+	const auto json = [](const httplib::Result &r) { return nlohmann::json::parse(r->body); };
+
+	auto r = client.Get("/api/nope");
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->status, 404);
+	EXPECT_TRUE(json(r).contains("error"));
+	r = client.Post("/api/jobs", "{}", "application/json");
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->status, 405);
+	EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
+	EXPECT_TRUE(json(r).contains("error"));
+	for (const char *query : {"/api/jobs?state=bogus", "/api/jobs?state=", "/api/jobs?limit=", "/api/jobs?limit=abc",
+	                          "/api/jobs?limit=99999999999", "/api/jobs?limit=-1", "/api/agents?state=failing",
+	                          "/api/alerts?state=closed", "/api/jobs?stat=queued"}) {
+		r = client.Get(query);
+		ASSERT_TRUE(r) << query;
+		EXPECT_EQ(r->status, 400) << query;
+		EXPECT_TRUE(json(r).contains("error")) << query;
+	}
+	r = client.Get("/api/jobs?state=bogus");
+	EXPECT_NE(json(r)["error"].get<std::string>().find("valid states are queued, running, done, dead, cancelled"),
+	          std::string::npos);
+	r = client.Get("/api/jobs?state=queued");
+	EXPECT_EQ(r->status, 503); // a valid request, an unreachable database
+	r = client.Get("/health");
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->status, 503);
+	EXPECT_EQ(json(r)["status"], "failing");
+	EXPECT_NE(json(r)["reasons"][0].get<std::string>().find("database unreachable"), std::string::npos);
+
+	// A client walking random paths adds no series.
+	for (int i = 0; i < 50; ++i)
+		client.Get(("/api/random-" + std::to_string(i)).c_str());
+	r = client.Get("/metrics");
+	ASSERT_TRUE(r);
+	std::set<std::string> routes;
+	const std::regex series(R"re(agentgres_http_requests_total\{code="\d+",route="([^"]*)"\})re");
+	for (std::sregex_iterator it(r->body.begin(), r->body.end(), series), end; it != end; ++it)
+		routes.insert((*it)[1]);
+	const std::set<std::string> expected = {"unmatched", "/api/jobs", "/api/agents", "/api/alerts", "/health"};
+	EXPECT_EQ(routes, expected);
+	server.Stop();
 }
 
 TEST(EwmaBand, FlagsOutliersAfterWarmup)
@@ -95,7 +427,9 @@ TEST(Metrics, RendersThePrometheusTextFormat)
 	const std::string text = r.Render();
 	EXPECT_NE(text.find("# TYPE x_total counter\n"), std::string::npos);
 	EXPECT_NE(text.find("x_total{path=\"/a\\\"b\"} 2\n"), std::string::npos);
-	EXPECT_NE(text.find("y_seconds_bucket{le=\"0.0050000000000000001\"} 1\n"), std::string::npos);
+	EXPECT_NE(text.find("y_seconds_bucket{le=\"0.005\"} 1\n"), std::string::npos);
+	EXPECT_NE(text.find("y_seconds_bucket{le=\"0.0005\"} 0\n"), std::string::npos);
+	EXPECT_EQ(text.find("0.000500"), std::string::npos);
 	EXPECT_NE(text.find("y_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
 	EXPECT_NE(text.find("y_seconds_count 2\n"), std::string::npos);
 }
