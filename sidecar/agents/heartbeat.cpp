@@ -69,7 +69,7 @@ public:
 				                        {"message", StaleMessage(silent.String(r, 0), silent.Number(r, 1))}});
 				names.insert(silent.String(r, 0));
 			}
-			c.db.Exec("SELECT agentgres.raise_alert('stale_heartbeat', s ->> 'agent', 'critical', s ->> 'message') "
+			c.db.Exec("SELECT agentgres.raise_alert('stale_heartbeat', s ->> 'agent', 'warning', s ->> 'message') "
 			          "FROM jsonb_array_elements($1::jsonb) AS s",
 			          {stale_agents.dump()});
 			c.db.Exec("SELECT agentgres.resolve_alert(a.rule, a.subject) FROM agentgres.alerts a "

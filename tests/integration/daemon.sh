@@ -7,7 +7,12 @@
 #   daemon: /health turns 503 while it is down and every loop recovers on its
 #   own; kill -9 with a claimed job: the job is done exactly once after its
 #   lease; SIGTERM stops the daemon within five seconds and releases its job;
-#   agents.worker.concurrency runs jobs in parallel.
+#   agents.worker.concurrency runs jobs in parallel; bad filters and paths get
+#   JSON errors (400, 404, 405) and /metrics stays bounded; the CLI takes
+#   global options anywhere, names an unknown subcommand and finds the
+#   embedded default's configuration; health is ok, warning (a busy host) or
+#   failing (a stale agent); the HTTP pool answers 503 when exhausted and
+#   its queries give up on locks after http.lock_timeout_s.
 # Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension
 # installed, and AGENTGRES_PGDATA (its data directory, for the restart).
 set -euo pipefail
@@ -18,6 +23,7 @@ PORT_HTTP=7799
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 LOG="$(mktemp)"
+SCRATCH="$(mktemp -d)"
 PID=""
 failures=0
 
@@ -41,6 +47,7 @@ wait_for() { # wait_for SECONDS COMMAND...: true once COMMAND succeeds
 }
 sql() { "${PSQL[@]}" -d agentgres_daemon -c "$1"; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+json_of() { curl -s "$@"; }
 # Predicates that wait_for re-runs until they hold.
 sql_is() { [[ "$(sql "$2")" == "$1" ]]; }       # sql_is EXPECTED SQL
 http_is() { [[ "$(http_code "${@:2}")" == "$1" ]]; } # http_is CODE CURL-ARGS...
@@ -60,6 +67,7 @@ cleanup() {
 		tail -40 "$LOG"
 	fi
 	rm -f "$LOG"
+	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
 
@@ -94,7 +102,81 @@ job=$("$DAEMON" enqueue noop '{"n": 1}')
 check "a noop job is done" wait_for 5 sql_is done "SELECT state FROM agentgres.jobs WHERE id = $job"
 job=$("$DAEMON" enqueue no.such.kind)
 check "an unknown kind fails with a clear error" wait_for 5 sql_is 'dead: no handler for job kind "no.such.kind"' "SELECT state || ': ' || last_error FROM agentgres.jobs WHERE id = $job"
-check "status command works" bash -c "'$DAEMON' status | grep -q 'health: ok'"
+check "status says ok or warning and exits 0" bash -c "'$DAEMON' status | grep -Eq '^health: (ok|warning)$'"
+
+# 3b. the API's errors: JSON bodies, 400 for bad filters, 404, 405; /metrics bounded
+body=$(curl -s "$URL/api/jobs?state=bogus")
+check "/api/jobs?state=bogus: 400" test "$(http_code "$URL/api/jobs?state=bogus")" = 400
+check "  naming the valid states" bash -c "grep -q '^{\"error\":\"unknown job state .*valid states are queued, running, done, dead, cancelled' <<<'$body'"
+for q in "limit=" "limit=abc" "limit=99999999999" "limit=-1" "state=" "stat=queued"; do
+	check "/api/jobs?$q: 400 with a JSON error" bash -c \
+		"[[ \$(curl -s -o '$SCRATCH/body' -w '%{http_code}' '$URL/api/jobs?$q') == 400 ]] && grep -q '^{\"error\":' '$SCRATCH/body'"
+done
+check "/api/jobs?state=dead&limit=5: 200" test "$(http_code "$URL/api/jobs?state=dead&limit=5")" = 200
+check "an unknown path: 404 with a JSON error" bash -c \
+	"[[ \$(curl -s -o '$SCRATCH/body' -w '%{http_code}' '$URL/api/nope') == 404 ]] && grep -q '^{\"error\":' '$SCRATCH/body'"
+check "POST to a GET route: 405 with Allow: GET, HEAD" bash -c \
+	"curl -s -D '$SCRATCH/headers' -o '$SCRATCH/body' -X POST '$URL/api/jobs' && tr -d '\r' <'$SCRATCH/headers' | grep -q '^Allow: GET, HEAD$' \
+	 && head -1 '$SCRATCH/headers' | grep -q ' 405 ' && grep -q '^{\"error\":' '$SCRATCH/body'"
+for i in $(seq 1 40); do curl -s -o /dev/null "$URL/api/probe-$i"; done
+curl -s "$URL/metrics" >"$SCRATCH/metrics"
+check "/metrics: unknown paths under one label" bash -c \
+	"grep -q 'route=\"unmatched\"' '$SCRATCH/metrics' && ! grep -q 'probe-' '$SCRATCH/metrics' \
+	 && [[ \$(grep -c '^agentgres_http_requests_total' '$SCRATCH/metrics') -lt 20 ]]"
+check "/metrics: clean bucket bounds" bash -c \
+	"grep -q 'le=\"0.0005\"' '$SCRATCH/metrics' && ! grep -Eq 'le=\"[0-9.]*0000000' '$SCRATCH/metrics'"
+if command -v promtool >/dev/null; then
+	check "/metrics still passes promtool check metrics" promtool check metrics <"$SCRATCH/metrics"
+fi
+
+# 3c. the command line
+out=$("$DAEMON" jobs -s failed 2>&1) && rc=0 || rc=$?
+check "jobs -s failed: an error naming the valid states, exit 2" bash -c \
+	"[[ $rc == 2 ]] && grep -q 'unknown job state \"failed\"; valid states are queued, running, done, dead, cancelled' <<<'$out'"
+for n in -1 0 abc 99999999999; do
+	out=$("$DAEMON" jobs -n "$n" 2>&1) && rc=0 || rc=$?
+	check "jobs -n $n: a clear error, no SQL error, exit 2" bash -c \
+		"[[ $rc == 2 ]] && grep -q 'limit must be an integer from 1 to 1000' <<<'$out' && ! grep -q SQLSTATE <<<'$out'"
+done
+check "jobs -s done -n 3 works" "$DAEMON" jobs -s done -n 3
+out=$("$DAEMON" frobnicate 2>&1) && rc=0 || rc=$?
+check "an unknown subcommand is named, with the valid ones" bash -c \
+	"[[ $rc == 2 ]] && grep -q \"unknown subcommand 'frobnicate'; valid subcommands: run, status\" <<<\"\$1\"" _ "$out"
+printf '[database]\ndsn = "%s"\n[agents.worker]\nlease_s = 17\n' "$AGENTGRES_DSN" >"$SCRATCH/conf.toml"
+check "global options after the subcommand: settings --config" bash -c \
+	"'$DAEMON' settings --config '$SCRATCH/conf.toml' | grep -q '^agents.worker.lease_s = 17    (from file; default 60)$'"
+check "status --config FILE connects with the file's DSN" \
+	env -u AGENTGRES_DSN -u AGENTGRES_CONFIG "$DAEMON" status --config "$SCRATCH/conf.toml"
+mkdir -p "$SCRATCH/project/.agentgres" "$SCRATCH/project/sub/dir"
+cp "$SCRATCH/conf.toml" "$SCRATCH/project/.agentgres/agentgresd.toml"
+check "without --config, status finds .agentgres/agentgresd.toml in a parent directory" bash -c \
+	"cd '$SCRATCH/project/sub/dir' && env -u AGENTGRES_DSN -u AGENTGRES_CONFIG '$DAEMON' status >/dev/null"
+out=$(cd "$SCRATCH" && env -u AGENTGRES_DSN -u AGENTGRES_CONFIG PGHOST=/nonexistent "$DAEMON" status 2>&1) && rc=0 || rc=$?
+check "a failed connection says which configuration file was used" bash -c \
+	"[[ $rc == 1 ]] && grep -q '^agentgresd: configuration file: ' <<<\"\$1\"" _ "$out"
+check "settings: clean values, where they came from, defaults" bash -c \
+	"'$DAEMON' settings | grep -qx 'agents.heartbeat.interval_s = 0.5    (from env; default 5)'"
+check "a misspelt AGENTGRES_ variable is named with a did-you-mean" bash -c \
+	"AGENTGRES_HTTP_LISTN=x '$DAEMON' settings | grep -q 'AGENTGRES_HTTP_LISTN ignored (did you mean AGENTGRES_HTTP_LISTEN?)'"
+
+# 3d. health: one definition of stale, one meaning of healthy
+sql "SELECT agentgres.register_agent('ghost', 'test', '{}'), agentgres.set_agent_status('ghost', 'running')" >/dev/null
+sleep 1
+check "an agent that just started is not stale" test \
+	"$(sql "SELECT count(*) FROM agentgres.alerts WHERE rule = 'stale_heartbeat' AND subject = 'ghost'")" = 0
+check "a silent agent gets a stale_heartbeat alert" wait_for 15 sql_is 1 \
+	"SELECT count(*) FROM agentgres.alerts WHERE rule = 'stale_heartbeat' AND subject = 'ghost' AND status = 'open'"
+msg=$(sql "SELECT message FROM agentgres.alerts WHERE rule = 'stale_heartbeat' AND subject = 'ghost'")
+check "  with a grammatical message ($msg)" bash -c "[[ \"\$1\" =~ ^agent\ ghost\ has\ sent\ no\ heartbeat\ for\ [0-9]+\ s$ ]]" _ "$msg"
+check "a stale agent: /health 503 failing" bash -c \
+	"[[ \$(curl -s -o '$SCRATCH/body' -w '%{http_code}' '$URL/health') == 503 ]] && grep -q '\"status\":\"failing\"' '$SCRATCH/body'"
+"$DAEMON" status >"$SCRATCH/status" && rc=0 || rc=$?
+check "a stale agent: status says failing with the reason, exit 1" bash -c \
+	"[[ $rc == 1 ]] && grep -qx 'health: failing' '$SCRATCH/status' && grep -q 'ghost' '$SCRATCH/status'"
+sql "SELECT agentgres.set_agent_status('ghost', 'stopped')" >/dev/null
+check "the alert is resolved once the agent is stopped" wait_for 10 sql_is resolved \
+	"SELECT status FROM agentgres.alerts WHERE rule = 'stale_heartbeat' AND subject = 'ghost'"
+check "and /health is 200 again" wait_for 10 http_is 200 "$URL/health"
 # 4. SIGTERM within five seconds, releasing the running job
 job=$("$DAEMON" enqueue sleep '{"ms": 30000}')
 wait_for 5 sql_is running "SELECT state FROM agentgres.jobs WHERE id = $job"
@@ -106,7 +188,7 @@ elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
 check "SIGTERM stops the daemon in under 5 s (took ${elapsed_ms} ms)" test "$elapsed_ms" -lt 5000
 check "the running job was released, its attempt not counted" test \
 	"$(sql "SELECT state || '/' || attempts FROM agentgres.jobs WHERE id = $job")" = "queued/0"
-check "loops are recorded as stopped" test "$(sql "SELECT count(*) FROM agentgres.agents WHERE status = 'stopped'")" = 4
+check "loops are recorded as stopped" test "$(sql "SELECT count(*) FROM agentgres.agents WHERE status = 'stopped' AND name IN ('heartbeat', 'perfmon', 'janitor', 'worker')")" = 4
 sql "SELECT agentgres.cancel_job($job)" >/dev/null
 
 # 5. token: guards everything but /health; non-loopback needs one
@@ -120,6 +202,41 @@ check "the token is not logged" bash -c "! grep -q s3cret '$LOG'"
 stop_daemon
 check "listening on 0.0.0.0 without a token is refused" bash -c \
 	"AGENTGRES_HTTP_LISTEN=0.0.0.0:$PORT_HTTP '$DAEMON' run 2>&1 | grep -q 'refusing to listen'"
+
+# 5b. a busy host is a warning: perfmon's host.threshold alert
+AGENTGRES_AGENTS_PERFMON_DISK_ALERT_PERCENT=0 start_daemon
+check "perfmon raises host.threshold for the disk" wait_for 15 sql_is 1 \
+	"SELECT count(*) FROM agentgres.alerts WHERE rule = 'host.threshold' AND subject = 'disk_percent' AND status = 'open'"
+check "  with a clean number in its message" bash -c \
+	"[[ \"\$1\" =~ ^disk_percent\ is\ [0-9]+(\.[0-9])?,\ at\ or\ over\ 0$ ]]" _ \
+	"$(sql "SELECT message FROM agentgres.alerts WHERE rule = 'host.threshold' AND subject = 'disk_percent'")"
+check "a busy host: /health 200 with status warning" bash -c \
+	"[[ \$(curl -s -o '$SCRATCH/body' -w '%{http_code}' '$URL/health') == 200 ]] && grep -q '\"status\":\"warning\"' '$SCRATCH/body' && grep -q '\"reasons\":\[\"' '$SCRATCH/body'"
+"$DAEMON" status >"$SCRATCH/status" && rc=0 || rc=$?
+check "a busy host: status says warning with the reason, exit 0" bash -c \
+	"[[ $rc == 0 ]] && grep -qx 'health: warning' '$SCRATCH/status' && grep -q 'about the host' '$SCRATCH/status'"
+stop_daemon
+sql "SELECT agentgres.resolve_alert('host.threshold', 'disk_percent')" >/dev/null
+
+# 5c. the HTTP server's pool: exhausted -> 503 at once; a lock -> 503 after lock_timeout
+AGENTGRES_HTTP_DB_POOL_SIZE=1 AGENTGRES_HTTP_DB_WAIT_S=0.2 AGENTGRES_HTTP_LOCK_TIMEOUT_S=1 start_daemon
+wait_for 15 http_is 200 "$URL/api/agents" || true
+sql "SELECT 1" >/dev/null
+"${PSQL[@]}" -d agentgres_daemon -c "BEGIN; LOCK TABLE agentgres.jobs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" >/dev/null &
+locker=$!
+sleep 0.5
+curl -s -o "$SCRATCH/locked" -w '%{http_code} %{time_total}' "$URL/api/jobs" >"$SCRATCH/locked.code" &
+getter=$!
+sleep 0.3
+check "the only pooled connection busy: 503 with a JSON error" bash -c \
+	"[[ \$(curl -s -o '$SCRATCH/body' -w '%{http_code}' '$URL/api/agents') == 503 ]] && grep -q '^{\"error\":\"all 1 database connections are busy' '$SCRATCH/body'"
+wait "$getter"
+read -r code secs <"$SCRATCH/locked.code" || true # no newline after curl's -w
+check "a locked table: 503 after lock_timeout, not a hang (${secs} s)" bash -c \
+	"[[ $code == 503 ]] && awk -v s='$secs' 'BEGIN { exit !(s < 2.5) }'"
+wait "$locker"
+check "the pool serves again" wait_for 5 http_is 200 "$URL/api/jobs"
+stop_daemon
 
 # 6. kill -9 with a claimed job: done exactly once after the lease
 export AGENTGRES_AGENTS_WORKER_LEASE_S=2
@@ -164,6 +281,7 @@ check "the crashing loop is restarted" wait_for 15 bash -c \
 check "an alert names the crashing loop" wait_for 10 sql_is 1 "SELECT count(*) FROM agentgres.alerts WHERE rule = 'loop_crashed' AND subject = 'chaos' AND status = 'open'"
 check "after repeated crashes it is failed" wait_for 15 sql_is failed "SELECT status FROM agentgres.agents WHERE name = 'chaos'"
 check "/health is 503 while a loop is failed" wait_for 5 http_is 503 "$URL/health"
+check "and status exits 1" bash -c "! '$DAEMON' status >/dev/null"
 check "the other loops keep running" test "$(sql "SELECT count(*) FROM agentgres.agents WHERE status = 'running'")" = 4
 stop_daemon
 
