@@ -1,11 +1,12 @@
 #include "log/log.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-#include <regex>
 #include <stdexcept>
 
 namespace agentgres::sidecar::log {
@@ -97,16 +98,80 @@ Write(Level level, std::string_view component, std::string_view message, const n
 	std::fflush(stderr);
 }
 
+namespace {
+
+bool
+StartsWithNoCase(std::string_view s, std::size_t at, std::string_view prefix)
+{
+	if (s.size() - at < prefix.size())
+		return false;
+	for (std::size_t i = 0; i < prefix.size(); ++i)
+		if (std::tolower(static_cast<unsigned char>(s[at + i])) != prefix[i])
+			return false;
+	return true;
+}
+
+bool
+IsSpace(char c)
+{
+	return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+} // namespace
+
+// A hand-written scan rather than std::regex, which costs seconds of
+// compile time for two patterns.
 std::string
 RedactConninfo(std::string_view conninfo)
 {
-	std::string s(conninfo);
-	// key=value form: password=secret or password='se cret'
-	static const std::regex kKeyValue(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))", std::regex::icase);
-	s = std::regex_replace(s, kKeyValue, "$1***");
-	// URI form: postgresql://user:secret@host
-	static const std::regex kUri(R"((postgres(ql)?://[^:/@]+:)[^@]*@)", std::regex::icase);
-	return std::regex_replace(s, kUri, "$1***@");
+	std::string out;
+	const std::string_view s = conninfo;
+	std::size_t i = 0;
+	while (i < s.size()) {
+		// key=value form: password=secret or password = 'se cr\'et'
+		if (StartsWithNoCase(s, i, "password")) {
+			std::size_t j = i + 8;
+			while (j < s.size() && IsSpace(s[j]))
+				++j;
+			if (j < s.size() && s[j] == '=') {
+				++j;
+				while (j < s.size() && IsSpace(s[j]))
+					++j;
+				std::size_t end = j;
+				if (end < s.size() && s[end] == '\'') {
+					for (++end; end < s.size() && s[end] != '\''; ++end)
+						if (s[end] == '\\' && end + 1 < s.size())
+							++end;
+					end = std::min(end + 1, s.size());
+				} else {
+					while (end < s.size() && !IsSpace(s[end]))
+						++end;
+				}
+				if (end > j) {
+					out.append(s.substr(i, j - i)).append("***");
+					i = end;
+					continue;
+				}
+			}
+		}
+		// URI form: postgresql://user:secret@host
+		for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+			if (!StartsWithNoCase(s, i, scheme))
+				continue;
+			std::size_t user_end = i + scheme.size();
+			while (user_end < s.size() && s[user_end] != ':' && s[user_end] != '/' && s[user_end] != '@')
+				++user_end;
+			const std::size_t at = s.find('@', user_end);
+			if (user_end > i + scheme.size() && user_end < s.size() && s[user_end] == ':' && at != std::string_view::npos) {
+				out.append(s.substr(i, user_end + 1 - i)).append("***");
+				i = at;
+			}
+			break;
+		}
+		if (i < s.size())
+			out.push_back(s[i++]);
+	}
+	return out;
 }
 
 } // namespace agentgres::sidecar::log

@@ -454,6 +454,12 @@ TEST(Log, RedactsPasswords)
 	EXPECT_EQ(log::RedactConninfo("password = 'a b\\'c' user=u"), "password = *** user=u");
 	EXPECT_EQ(log::RedactConninfo("postgresql://me:hunter2@db:5432/x"), "postgresql://me:***@db:5432/x");
 	EXPECT_EQ(log::RedactConninfo("dbname=x"), "dbname=x");
+	EXPECT_EQ(log::RedactConninfo("PASSWORD='it\\'s' host=h password=b"), "PASSWORD=*** host=h password=***");
+	EXPECT_EQ(log::RedactConninfo("postgres://u:p@h/d and postgresql://v:q@i"), "postgres://u:***@h/d and postgresql://v:***@i");
+	EXPECT_EQ(log::RedactConninfo("postgresql://u@h:5432/d"), "postgresql://u@h:5432/d");
+	EXPECT_EQ(log::RedactConninfo("password="), "password=");
+	EXPECT_EQ(log::RedactConninfo("password"), "password");
+	EXPECT_EQ(log::RedactConninfo(""), "");
 }
 
 } // namespace
