@@ -52,7 +52,7 @@ set -e
 
 log "building the unit tests and agentgresd with AddressSanitizer + UBSan"
 cmake -S "$AGENTGRES_ROOT" -B "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DAGENTGRES_SANITIZE=ON \
-	-DAGENTGRES_BUILD_EXTENSION=OFF -DAGENTGRES_BUILD_BENCH=OFF -DAGENTGRES_WERROR=ON >/dev/null
+	-DAGENTGRES_BUILD_BENCH=OFF -DAGENTGRES_WERROR=ON >/dev/null
 cmake --build "$BUILD_ASAN" -j"$JOBS" --target agentgres_unit_tests agentgresd
 set +e
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
