@@ -9,8 +9,38 @@ set -euo pipefail
 AGENTGRES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 
-log() { printf '\033[1m[agentgres]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[agentgres] error:\033[0m %s\n' "$*" >&2; exit 1; }
+# Progress goes to stderr, one line per stage with the time since the script
+# started; colour only when stderr is a terminal (and NO_COLOR is unset).
+AGENTGRES_STARTED_AT="${AGENTGRES_STARTED_AT:-$SECONDS}"
+if [[ -t 2 && -z "${NO_COLOR:-}" ]]; then
+	_bold=$'\033[1m' _red=$'\033[1;31m' _plain=$'\033[0m'
+else
+	_bold='' _red='' _plain=''
+fi
+elapsed() {
+	local s=$((SECONDS - AGENTGRES_STARTED_AT))
+	printf '%d:%02d' $((s / 60)) $((s % 60))
+}
+log() { printf '%s[agentgres %s]%s %s\n' "$_bold" "$(elapsed)" "$_plain" "$*" >&2; }
+die() { printf '%s[agentgres %s] error:%s %s\n' "$_red" "$(elapsed)" "$_plain" "$*" >&2; exit 1; }
+
+# Runs one stage of a build quietly, with a line before and after it:
+#   stage "building agentgresd" cmake --build ...
+# On failure the stage's output is shown.
+stage() {
+	local what="$1" started=$SECONDS output
+	shift
+	log "$what ..."
+	output="$(mktemp)"
+	if "$@" >"$output" 2>&1; then
+		log "$what: done in $((SECONDS - started)) s"
+		rm -f "$output"
+	else
+		tail -60 "$output" >&2
+		rm -f "$output"
+		die "$what failed"
+	fi
+}
 
 # Runs a command as root (directly, or through sudo).
 as_root() {
@@ -50,20 +80,28 @@ install_dependencies() {
 	# their own ports and sockets, so it does not matter whether it runs.
 }
 
-# What only the tests need: promtool (from prometheus) checks /metrics.
+# What only the tests need: promtool (from prometheus) checks /metrics,
+# IPC::Run runs PostgreSQL's TAP framework, clang-format checks the style.
 install_test_dependencies() {
-	if ! command -v promtool >/dev/null; then
-		log "installing Debian packages: prometheus (for promtool)"
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+	local packages=(prometheus libipc-run-perl clang-format)
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		log "installing Debian packages for the tests: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
 }
 
 # Builds the module the PGXS way and installs it into the server's directories.
 build_and_install_extension() {
-	log "building the extension (PGXS)"
-	make -C "$AGENTGRES_ROOT" -f Makefile.pgxs -j"$(nproc)" PG_CONFIG="$PG_BIN/pg_config" ${AGENTGRES_PGXS_FLAGS:-} >/dev/null
-	log "installing the extension into $("$PG_BIN/pg_config" --pkglibdir)"
-	as_root make -C "$AGENTGRES_ROOT" -f Makefile.pgxs PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+	# shellcheck disable=SC2086 # AGENTGRES_PGXS_FLAGS holds several words
+	stage "building the extension (PGXS)" \
+		make -C "$AGENTGRES_ROOT" -f Makefile.pgxs -j"$(nproc)" PG_CONFIG="$PG_BIN/pg_config" ${AGENTGRES_PGXS_FLAGS:-}
+	stage "installing the extension into $("$PG_BIN/pg_config" --pkglibdir)" \
+		as_root make -C "$AGENTGRES_ROOT" -f Makefile.pgxs PG_CONFIG="$PG_BIN/pg_config" install
 }
 
 # A directory the cluster account can own: under the project when it can reach

@@ -7,8 +7,11 @@
 #   3. pg_regress against a throwaway cluster run by an unprivileged account
 #   4. the upgrade test (every older version updated to the current one equals
 #      a fresh install)
-#   5. integration tests against the same cluster (tests/integration/*.sh),
-#      among them the real agentgresd (also built with ASan + UBSan)
+#   5. integration tests, each in a database of its own on the same cluster
+#      (tests/integration/*.sh), among them the real agentgresd (also built
+#      with ASan + UBSan)
+#   6. TAP tests (tests/tap/*.pl, PostgreSQL::Test::Cluster): each on a
+#      cluster of its own that it crashes and restarts
 # and ends with one summary line "N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -52,7 +55,7 @@ set -e
 
 log "building the unit tests and agentgresd with AddressSanitizer + UBSan"
 cmake -S "$AGENTGRES_ROOT" -B "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DAGENTGRES_SANITIZE=ON \
-	-DAGENTGRES_BUILD_EXTENSION=OFF -DAGENTGRES_BUILD_BENCH=OFF -DAGENTGRES_WERROR=ON >/dev/null
+	-DAGENTGRES_BUILD_BENCH=OFF -DAGENTGRES_WERROR=ON >/dev/null
 cmake --build "$BUILD_ASAN" -j"$JOBS" --target agentgres_unit_tests agentgresd
 set +e
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -90,6 +93,25 @@ for t in "$AGENTGRES_ROOT"/tests/integration/*.sh; do
 	record "integration $(basename "$t" .sh)" "$status"
 	set -e
 done
+
+# TAP tests (PostgreSQL's own framework): each starts, crashes and restarts
+# a cluster of its own. They run as the cluster account, from a copy it can
+# read, in a scratch directory.
+if compgen -G "$AGENTGRES_ROOT/tests/tap/*.pl" >/dev/null; then
+	log "TAP tests (tests/tap)"
+	tap_dir="$(mktemp -d)"
+	cp "$AGENTGRES_ROOT"/tests/tap/*.pl "$tap_dir/"
+	[[ $(id -u) -ne 0 ]] || chown -R "$(pg_account)" "$tap_dir"
+	PGXS_DIR="$(dirname "$("$PG_BIN/pg_config" --pgxs)")/.."
+	set +e
+	(cd "$tap_dir" && as_pg env PATH="$PG_BIN:$PATH" PERL5LIB="$PGXS_DIR/test/perl" \
+		PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" prove "$tap_dir"/*.pl)
+	status=$?
+	[[ $status -eq 0 ]] || find "$tap_dir/tmp_check/log" -name '*.log' -exec tail -30 {} + 2>/dev/null | tail -80
+	record "TAP tests" "$status"
+	set -e
+	rm -rf "$tap_dir"
+fi
 
 log "integration: daemon.sh with agentgresd built with ASan + UBSan"
 set +e

@@ -3,9 +3,27 @@
 # extension and agentgresd, and brings up the embedded default: a private
 # PostgreSQL cluster under .agentgres/ in the project folder with the
 # extension created, and agentgresd running on it (HTTP on 127.0.0.1).
-#
-#   scripts/up.sh          start (or restart) the embedded default
-#   scripts/up.sh stop     stop it
+usage() {
+	cat <<'USAGE'
+usage: scripts/up.sh [start|stop|status|-h|--help]
+
+  start    (default) install what is missing, build, and start (or restart)
+           the private PostgreSQL cluster and agentgresd
+  stop     stop agentgresd and the cluster
+  status   show whether the cluster and agentgresd run, without building
+  --help   this text
+
+Environment: AGENTGRES_PGPORT (5440), AGENTGRES_DB (agentgres),
+AGENTGRES_HTTP_LISTEN (127.0.0.1:7780), NO_COLOR.
+USAGE
+}
+case "${1:-start}" in
+start | stop | status) COMMAND="${1:-start}" ;;
+-h | --help | help) usage; exit 0 ;;
+*) usage >&2; printf '\nunknown argument: %s\n' "$1" >&2; exit 2 ;;
+esac
+if (($# > 1)); then usage >&2; exit 2; fi
+
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PORT="${AGENTGRES_PGPORT:-5440}"
@@ -29,19 +47,36 @@ stop_daemon() {
 	rm -f "$DAEMON_PID"
 }
 
-if [[ "${1:-}" == "stop" ]]; then
+if [[ "$COMMAND" == "stop" ]]; then
 	stop_daemon
 	cluster_stop "$BASE"
 	log "stopped"
 	exit 0
 fi
 
+if [[ "$COMMAND" == "status" ]]; then
+	status=0
+	if [[ -s "$BASE/data/PG_VERSION" ]] && as_pg "$PG_BIN/pg_ctl" -D "$BASE/data" status >/dev/null 2>&1; then
+		echo "postgresql: running in $BASE/data (socket $BASE/run, port $PORT)"
+	else
+		echo "postgresql: not running"; status=3
+	fi
+	if [[ -s "$DAEMON_PID" ]] && kill -0 "$(cat "$DAEMON_PID")" 2>/dev/null; then
+		echo "agentgresd: running (pid $(cat "$DAEMON_PID"), log $DAEMON_LOG)"
+		echo "health:     $(curl -s --max-time 3 "http://$HTTP/health" || echo 'no answer')"
+	else
+		echo "agentgresd: not running"; status=3
+	fi
+	exit $status
+fi
+
 install_dependencies
 build_and_install_extension
-log "building agentgresd"
-cmake -S "$AGENTGRES_ROOT" -B "$AGENTGRES_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$AGENTGRES_ROOT/build" -j"$(nproc)" --target agentgresd >/dev/null
+stage "configuring agentgresd (CMake)" \
+	cmake -S "$AGENTGRES_ROOT" -B "$AGENTGRES_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage "building agentgresd" cmake --build "$AGENTGRES_ROOT/build" -j"$(nproc)" --target agentgresd
 cluster_start "$BASE" "$PORT"
+log "creating database $DB and the extension"
 
 PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$BASE/run" -p "$PORT" -U postgres)
 if ! "${PSQL[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
@@ -55,6 +90,7 @@ SQL
 VERSION="$("${PSQL[@]}" -d "$DB" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'agentgres'")"
 
 # agentgresd on the embedded cluster (restarted so a rebuilt binary is used).
+log "starting agentgresd on $HTTP"
 stop_daemon
 cat >"$DAEMON_CONFIG" <<TOML
 # written by scripts/up.sh
@@ -72,7 +108,9 @@ for _ in $(seq 1 50); do
 	kill -0 "$(cat "$DAEMON_PID")" 2>/dev/null || { tail -20 "$DAEMON_LOG" >&2; die "agentgresd did not start (log: $DAEMON_LOG)"; }
 	sleep 0.2
 done
+curl -fs "http://$HTTP/health" >/dev/null 2>&1 || log "agentgresd is up but /health does not answer yet (log: $DAEMON_LOG)"
 ISA="$("${PSQL[@]}" -d "$DB" -tAc "SELECT agentgres.kernel_isa()")"
+log "ready"
 
 cat <<EOF2
 
@@ -87,6 +125,7 @@ agentgresd is running (pid $(cat "$DAEMON_PID")):
   status:    $DAEMON --config $DAEMON_CONFIG status
   log:       $DAEMON_LOG
 
+  status:    scripts/up.sh status
   stop all:  scripts/up.sh stop
   database log: $BASE/postgresql.log
 EOF2

@@ -9,7 +9,7 @@ SELECT * FROM learning_status;
 -- recording: valid calls return ids; every bad input has a precise error
 SELECT record_execution('code_change', ARRAY['planner', 'coder'], true, 12.5) > 0 AS recorded;
 SELECT record_execution('code_change', ARRAY['coder'], false, 3, complexity => 7, error => 'boom 42',
-                        satisfaction => 4::smallint, resources => '{"tokens": 1200}', task_id => 't-1') > 0 AS recorded;
+                        satisfaction => 4, resources => '{"tokens": 1200}', task_id => 't-1') > 0 AS recorded;
 SELECT task_id, task_type, agents, success, duration_s, complexity, error, satisfaction, resources
 FROM executions ORDER BY id;
 \set VERBOSITY default
@@ -27,8 +27,10 @@ SELECT record_execution('t', ARRAY['a'], true, 'NaN');
 SELECT record_execution('t', ARRAY['a'], true, 'Infinity');
 SELECT record_execution('t', ARRAY['a'], true, NULL);
 SELECT record_execution('t', ARRAY['a'], true, 1, complexity => 'NaN');
-SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 0::smallint);
-SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 11::smallint);
+SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 0);
+SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 11);
+SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 2147483647);
+SELECT record_execution('t', ARRAY['a'], true, 1, satisfaction => 8::smallint) > 0 AS smallint_still_works;
 -- the table's constraints hold for direct inserts too
 \set VERBOSITY terse
 INSERT INTO executions (task_type, agents, success, duration_s) VALUES ('t', '{}', true, 1);
@@ -125,7 +127,7 @@ SELECT finish_task(:'adapted_task', true);
 SELECT finish_task('no-such-task', true);
 SELECT set_learning_mode('recommend');
 SELECT task_id AS own_task FROM begin_task('code_change', 3, ARRAY['writer', 'critic']) \gset
-SELECT finish_task(:'own_task', false, error => 'HTTP 500', satisfaction => 2::smallint) > 0 AS finished;
+SELECT finish_task(:'own_task', false, error => 'HTTP 500', satisfaction => 2) > 0 AS finished;
 SELECT agents, success, error, satisfaction FROM executions WHERE task_id = :'own_task';
 SELECT begin_task('', 1);
 

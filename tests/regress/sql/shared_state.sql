@@ -32,6 +32,9 @@ SELECT heartbeat('indexer', 'busy', '{"queue": 3}') <= now() AS beat;
 SELECT agent, status, details FROM heartbeats ORDER BY at, status;
 SELECT last_heartbeat_at IS NOT NULL AS seen FROM agents WHERE name = 'indexer';
 SELECT heartbeat('');
+-- only registered agents beat: a typo is an error, not a phantom agent
+SELECT heartbeat('nobody');
+SELECT count(*) AS phantom_heartbeats FROM heartbeats WHERE agent = 'nobody';
 
 -- alerts: deduplicated by rule and subject, acknowledged, resolved
 SELECT raise_alert('stale_heartbeat', 'indexer', 'warning', 'no heartbeat for 3 minutes') AS first_id \gset
@@ -63,6 +66,17 @@ SELECT * FROM purge_history('30 days');
 SELECT * FROM purge_history('1 day') AS p WHERE p.metrics > 0;
 SELECT purge_history('1 minute');
 SELECT count(*) > 0 AS rollups_survive FROM metrics_rollups;
+-- series that differ only in their labels stay apart in the rollups; the
+-- current hour is not rolled up until it is complete
+TRUNCATE performance_metrics, metrics_rollups;
+INSERT INTO performance_metrics (at, source, name, value, labels) VALUES
+	(date_trunc('hour', now()) - interval '30 minutes', 'perfmon', 'disk_used', 10, '{"mount": "/"}'),
+	(date_trunc('hour', now()) - interval '20 minutes', 'perfmon', 'disk_used', 12, '{"mount": "/"}'),
+	(date_trunc('hour', now()) - interval '30 minutes', 'perfmon', 'disk_used', 90, '{"mount": "/data"}'),
+	(date_trunc('hour', now()) - interval '30 minutes', 'perfmon', 'disk_used', 50, NULL),
+	(date_trunc('hour', now()), 'perfmon', 'disk_used', 99, '{"mount": "/"}');
+SELECT rollup_metrics() AS written;
+SELECT labels, n, sum, min, max FROM metrics_rollups WHERE resolution = 'hour' ORDER BY labels;
 
 -- the job queue
 SELECT enqueue('embed', '{"doc": 1}') AS j1 \gset
@@ -128,8 +142,22 @@ SELECT set_agent_status('indexer', 'running');
 UPDATE agents SET last_heartbeat_at = now();
 SELECT system_health() -> 'status' AS status, system_health() -> 'agents' AS agents,
        system_health() -> 'alerts' AS alerts, system_health() -> 'jobs' AS jobs;
-UPDATE agents SET last_heartbeat_at = now() - interval '10 minutes';
-SELECT system_health() -> 'agents' -> 'stale' AS stale;
+-- host alerts (rules host.*) are warnings, even when critical
+SELECT raise_alert('host.threshold', 'cpu_percent', 'critical', 'cpu_percent 97 >= 90') > 0 AS raised;
+SELECT system_health() ->> 'status' AS status, system_health() -> 'reasons' AS reasons;
+SELECT resolve_alert('host.threshold', 'cpu_percent') > 0 AS resolved;
+-- stale: no heartbeat (or start) for longer than stale_after; one that has
+-- just started without a heartbeat yet is not stale
+SELECT register_agent('fresh');
+SELECT set_agent_status('fresh', 'running');
+SELECT * FROM stale_agents();
+UPDATE agents SET last_heartbeat_at = now() - interval '10 minutes', started_at = now() - interval '10 minutes'
+WHERE name = 'indexer';
+SELECT name, silent_for >= interval '10 minutes' AS silent_10_min FROM stale_agents();
+SELECT count(*) AS stale_after_an_hour FROM stale_agents('1 hour');
+SELECT system_health() -> 'agents' -> 'stale' AS stale, system_health() ->> 'status' AS status,
+       system_health() -> 'reasons' AS reasons;
+SELECT set_agent_status('fresh', 'stopped');
 SELECT set_agent_status('indexer', 'failed', 'crashed');
-SELECT system_health() ->> 'status' AS status;
+SELECT system_health() ->> 'status' AS status, system_health() -> 'reasons' AS reasons;
 SELECT statistics() -> 'agents' AS agents, statistics() -> 'jobs' AS jobs;

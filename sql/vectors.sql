@@ -1,5 +1,7 @@
--- agentgres 0.1.0: the embedding type, distances, exact top-k and rank fusion.
-\echo Use "CREATE EXTENSION agentgres" to load this file. \quit
+-- Vectors: the embedding type, casts, distances, comparison, exact top-k, pgvector interop
+--
+-- Current definitions, by topic. The build concatenates sql/*.sql topic files
+-- (in the order Makefile.pgxs lists) into agentgres--<version>.sql.
 
 ------------------------------------------------------------------------------
 -- Type agentgres.embedding(n): float4 elements, same layout as pgvector's vector
@@ -223,21 +225,6 @@ CREATE FUNCTION agentgres.top_k(rel regclass, id_column name, vector_column name
 	AS 'MODULE_PATHNAME', 'agentgres_top_k' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10;
 COMMENT ON FUNCTION agentgres.top_k(regclass, name, name, agentgres.embedding, integer, text) IS
 	'exact k nearest rows of rel by metric (cosine, l2 or inner_product), nearest first, ties by ascending id';
-
-------------------------------------------------------------------------------
--- Reciprocal rank fusion
-------------------------------------------------------------------------------
-
-CREATE FUNCTION agentgres.rrf(VARIADIC lists "any")
-	RETURNS TABLE (id bigint, score double precision, rank integer, list_ranks integer[])
-	AS 'MODULE_PATHNAME', 'agentgres_rrf' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION agentgres.rrf_weighted(k integer, weights double precision[], VARIADIC lists "any")
-	RETURNS TABLE (id bigint, score double precision, rank integer, list_ranks integer[])
-	AS 'MODULE_PATHNAME', 'agentgres_rrf_weighted' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION agentgres.rrf("any") IS
-	'reciprocal rank fusion of bigint[] id lists with k = 60: score = sum of 1 / (60 + rank)';
-COMMENT ON FUNCTION agentgres.rrf_weighted(integer, double precision[], "any") IS
-	'weighted reciprocal rank fusion: score = sum of weight_i / (k + rank_i)';
 
 ------------------------------------------------------------------------------
 -- pgvector interoperability
