@@ -76,7 +76,6 @@ Connect(const ag::Config &config)
 	return db;
 }
 
-
 std::string
 ExecutablePath()
 {
@@ -102,7 +101,6 @@ ChooseConfig(bool given_on_command_line, const std::string &given)
 }
 
 namespace {
-
 
 void
 PrintSettings(const ag::Config &config, const ConfigChoice &choice)
