@@ -157,7 +157,8 @@ END $$;
 COMMENT ON FUNCTION agentgres.set_learning_mode(text) IS 'switches off | observe | recommend | adapt';
 
 CREATE FUNCTION agentgres.learning_mode() RETURNS text
-	LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT mode FROM agentgres.learning_settings $$;
+	LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+	AS $$ SELECT mode FROM agentgres.learning_settings $$;
 
 CREATE VIEW agentgres.learning_status AS
 SELECT s.mode, s.strict_catalog, s.min_history,

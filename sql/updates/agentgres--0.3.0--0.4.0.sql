@@ -2,7 +2,8 @@
 -- integer; heartbeat() refuses unregistered agents; metric rollups keep
 -- series with different labels apart; one definition of a stale agent
 -- (stale_agents) and one meaning of healthy (system_health: ok, warning,
--- failing, with reasons); health functions pin search_path.
+-- failing, with reasons); every SQL function but agent_patterns pins
+-- search_path.
 \echo Use "ALTER EXTENSION agentgres UPDATE TO '0.4.0'" to load this file. \quit
 
 -- satisfaction integer instead of smallint, so a plain literal resolves.
@@ -241,3 +242,11 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 		'metrics_raw', (SELECT count(*) FROM agentgres.performance_metrics))
 $$;
 COMMENT ON FUNCTION agentgres.statistics() IS 'row counts by state across the shared-state tables';
+
+-- Every SQL function pins search_path, so no object a user planted in a
+-- schema on the caller's path runs inside agentgres.
+ALTER FUNCTION agentgres.array_to_embedding(integer[], integer, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.array_to_embedding(numeric[], integer, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.learning_mode() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.log_event(text, text, text, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.resolve_alert(text, text) SET search_path = pg_catalog, pg_temp;
