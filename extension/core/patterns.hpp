@@ -1,8 +1,10 @@
 // The state of the agent_patterns aggregate: for every agent set seen in the
 // executions, and for each of its subsets up to a maximum size, per task type
 // and across all task types, how often it ran, how often it succeeded, how
-// long it took (mean, and p95 from a 1%-accurate sketch) and which error
-// template it failed with most.
+// long it took (mean, and p95 from a 1%-accurate sketch) and which
+// group of error templates it failed with most (templates are grouped across
+// all patterns with LogClusters when rows are read, so the state stays a plain
+// count per template).
 //
 // States merge (parallel workers each aggregate a part of the table) and
 // serialize to bytes with a format version first. Executions with more than
@@ -91,6 +93,9 @@ private:
 		void Merge(const Stats &other, std::span<const std::int32_t> template_map);
 	};
 
+	// Groups the error templates with LogClusters: the cluster index of
+	// every template id (-1 if never counted) and, in names, the clusters.
+	std::vector<std::int32_t> ClusterTemplates(std::vector<std::string> &names) const;
 	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
 	static void SortAgents(Key &key);
 
