@@ -103,6 +103,8 @@ main(int argc, char **argv)
 			min_cluster = std::atof(argv[i + 1]);
 		else if (flag == "--similarity")
 			options.similarity = std::atof(argv[i + 1]);
+		else if (flag == "--placeholders-match")
+			options.placeholders_match = std::atoi(argv[i + 1]) != 0;
 		else if (flag == "--verbose")
 			verbose = argv[i + 1];
 		else {

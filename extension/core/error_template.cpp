@@ -319,13 +319,16 @@ public:
 	Placeholder(std::string_view ph)
 	{
 		std::size_t k = out_.size();
-		int separators = 0;
-		while (k > 0 && separators < 3 &&
+		bool separator = false;
+		while (k > 0 && out_.size() - k < 3 &&
 		       (out_[k - 1] == ' ' || out_[k - 1] == ',' || out_[k - 1] == ';' || out_[k - 1] == '|')) {
+			separator = separator || out_[k - 1] != ' ';
 			--k;
-			++separators;
 		}
-		if (separators > 0 && k >= ph.size() && std::string_view(out_).substr(k - ph.size(), ph.size()) == ph) {
+		// The earlier placeholder must be a whole list item, not the end of
+		// a:<id> or x<id>.
+		if (separator && k >= ph.size() && std::string_view(out_).substr(k - ph.size(), ph.size()) == ph &&
+		    (k == ph.size() || std::string_view(" ,;|([{").find(out_[k - ph.size() - 1]) != std::string_view::npos)) {
 			out_.resize(k);
 			return;
 		}
@@ -398,25 +401,55 @@ EmitAtom(Builder &b, std::string_view t)
 void
 EmitToken(Builder &b, std::string_view t)
 {
+	if (t.empty())
+		return;
 	if (t.find("://") != std::string_view::npos && IsAlpha(t.front()))
 		return b.Placeholder("<url>");
 	if (const std::size_t n = PathLength(t)) {
 		b.Placeholder("<path>");
 		t.remove_prefix(n);
+		if (t.empty())
+			return;
 	} else if (IsAddress(t)) {
 		return b.Placeholder("<user>@<host>");
 	} else if (IsUuid(t) || IsIp(t) || IsTime(t)) {
 		return EmitAtom(b, t);
 	}
-	// a:b:c part by part (file.c:12:5, libc6:amd64, port:5432).
-	while (!t.empty()) {
-		const std::size_t colon = t.find(':');
-		EmitAtom(b, t.substr(0, colon));
-		if (colon == std::string_view::npos)
-			break;
-		b.Raw(':');
-		t.remove_prefix(colon + 1);
+	// :12:5 after a path or a bracket: line and column, or a port.
+	if (t.front() == ':') {
+		for (std::size_t colon = 0; colon != std::string_view::npos;) {
+			const std::size_t next = t.find(':', colon + 1);
+			b.Raw(':');
+			EmitAtom(b, t.substr(colon + 1, next == std::string_view::npos ? std::string_view::npos : next - colon - 1));
+			colon = next;
+		}
+		return;
 	}
+	// name:12:5 (a file and a line): the name, then the numbers.
+	std::size_t end = t.size();
+	while (end > 0) {
+		std::size_t colon = t.rfind(':', end - 1);
+		if (colon == std::string_view::npos || colon == 0 || !IsNumber(t.substr(colon + 1, end - colon - 1)))
+			break;
+		end = colon;
+	}
+	if (end < t.size() && end > 0) {
+		EmitAtom(b, t.substr(0, end));
+		for (t.remove_prefix(end); !t.empty();) {
+			const std::size_t next = t.find(':', 1);
+			b.Raw(':');
+			b.Placeholder("<num>");
+			t.remove_prefix(next == std::string_view::npos ? t.size() : next);
+		}
+		return;
+	}
+	// key:number (port:5432, errno:2).
+	if (const std::size_t colon = t.find(':'); colon != std::string_view::npos && colon > 0 &&
+	                                            !HasDigit(t.substr(0, colon)) && IsNumber(t.substr(colon + 1))) {
+		b.Raw(t.substr(0, colon + 1));
+		return EmitAtom(b, t.substr(colon + 1));
+	}
+	EmitAtom(b, t);
 }
 
 // Length of the quoted text starting with the opening quote at s[i], closing

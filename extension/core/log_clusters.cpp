@@ -46,10 +46,22 @@ public:
 	Leaf(const std::vector<std::string_view> &tokens)
 	{
 		std::uint32_t node = Child(0, std::to_string(tokens.size()));
-		const std::size_t layers = static_cast<std::size_t>(std::max(options_.depth - 2, 0));
-		for (std::size_t d = 0; d < layers && d < tokens.size(); ++d)
+		for (std::size_t d = 0; d < Layers() && d < tokens.size(); ++d)
 			node = Child(node, HasPlaceholder(tokens[d]) ? kWildcard : tokens[d]);
 		return node;
+	}
+
+	// Existing leaves whose path matches tokens, each prefix token either
+	// itself or <*>: a token that varies without a digit (a name) still
+	// finds the clusters its variants started under <*>, and vice versa.
+	void
+	Candidates(const std::vector<std::string_view> &tokens, std::vector<std::uint32_t> &leaves) const
+	{
+		leaves.clear();
+		const std::string length = std::to_string(tokens.size());
+		auto it = nodes_[0].children.find(length);
+		if (it != nodes_[0].children.end())
+			Walk(it->second, tokens, 0, leaves);
 	}
 
 	Node &
@@ -59,6 +71,29 @@ public:
 	}
 
 private:
+	std::size_t
+	Layers() const
+	{
+		return static_cast<std::size_t>(std::max(options_.depth - 2, 0));
+	}
+
+	void
+	Walk(std::uint32_t node, const std::vector<std::string_view> &tokens, std::size_t d,
+	     std::vector<std::uint32_t> &leaves) const
+	{
+		if (d >= Layers() || d >= tokens.size()) {
+			leaves.push_back(node);
+			return;
+		}
+		const auto &children = nodes_[node].children;
+		if (!HasPlaceholder(tokens[d]))
+			if (auto it = children.find(tokens[d]); it != children.end())
+				Walk(it->second, tokens, d + 1, leaves);
+		// Any token may be a variable that clusters began under <*>.
+		if (auto it = children.find(kWildcard); it != children.end())
+			Walk(it->second, tokens, d + 1, leaves);
+	}
+
 	std::uint32_t
 	Child(std::uint32_t parent, std::string_view key)
 	{
@@ -80,11 +115,11 @@ private:
 // Drain's similarity: the share of positions with equal tokens; positions
 // where the cluster already has <*> count as parameters (the tie-break).
 std::pair<double, std::size_t>
-Similarity(const ClusterState &c, const std::vector<std::string_view> &tokens)
+Similarity(const ClusterState &c, const std::vector<std::string_view> &tokens, bool placeholders_match)
 {
 	std::size_t equal = 0, params = 0;
 	for (std::size_t k = 0; k < tokens.size(); ++k) {
-		if (c.tokens[k] == kWildcard)
+		if (c.tokens[k] == kWildcard || (!placeholders_match && HasPlaceholder(c.tokens[k])))
 			++params;
 		else if (c.tokens[k] == tokens[k])
 			++equal;
@@ -133,22 +168,25 @@ LogClusters::Cluster(const ClusterOptions &options, const std::function<void()> 
 	std::vector<ClusterState> clusters;
 	std::vector<std::uint32_t> assigned(entries.size());
 	std::vector<std::string_view> tokens;
+	std::vector<std::uint32_t> leaves;
 	for (std::size_t e = 0; e < entries.size(); ++e) {
 		if (progress && e % kProgressEvery == kProgressEvery - 1)
 			progress();
 		Split(*entries[e].first, tokens);
-		Node &leaf = tree[tree.Leaf(tokens)];
+		tree.Candidates(tokens, leaves);
 		std::int64_t best = -1;
 		double best_similarity = -1;
 		std::size_t best_params = 0;
-		for (std::uint32_t id : leaf.clusters) {
-			const auto [similarity, params] = Similarity(clusters[id], tokens);
-			if (similarity > best_similarity || (similarity == best_similarity && params > best_params)) {
-				best = id;
-				best_similarity = similarity;
-				best_params = params;
+		for (std::uint32_t leaf : leaves)
+			for (std::uint32_t id : tree[leaf].clusters) {
+				const auto [similarity, params] = Similarity(clusters[id], tokens, options.placeholders_match);
+				if (similarity > best_similarity || (similarity == best_similarity && params > best_params) ||
+				    (similarity == best_similarity && params == best_params && id < best)) {
+					best = id;
+					best_similarity = similarity;
+					best_params = params;
+				}
 			}
-		}
 		if (best >= 0 && best_similarity >= options.similarity) {
 			ClusterState &c = clusters[static_cast<std::size_t>(best)];
 			for (std::size_t k = 0; k < tokens.size(); ++k)
@@ -160,6 +198,7 @@ LogClusters::Cluster(const ClusterOptions &options, const std::function<void()> 
 		}
 		const auto id = static_cast<std::uint32_t>(clusters.size());
 		clusters.push_back({std::vector<std::string>(tokens.begin(), tokens.end()), entries[e].second});
+		Node &leaf = tree[tree.Leaf(tokens)];
 		if (leaf.clusters.size() < options.max_leaf_clusters)
 			leaf.clusters.push_back(id);
 		assigned[e] = id;

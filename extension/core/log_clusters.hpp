@@ -28,8 +28,11 @@ namespace agentgres::core {
 
 struct ClusterOptions {
 	// A template joins a cluster when at least this share of its tokens equal
-	// the cluster's (placeholders equal to placeholders count).
+	// the cluster's constant tokens (Drain's simSeq; 0.5 as in Drain).
 	double similarity = 0.5;
+	// Whether equal placeholders (<num> and <num>) count as equal tokens;
+	// Drain counts only constant tokens.
+	bool placeholders_match = false;
 	// Depth of the prefix tree as in Drain: the token-count layer plus
 	// depth - 2 layers of leading tokens.
 	int depth = 4;
