@@ -154,11 +154,18 @@ main(int argc, char **argv)
 		}
 		if (source == verbose) {
 			// Each true event with the cluster templates its lines got.
+			// Events grouped wrongly by the clustering are marked with *.
 			std::map<std::string, std::map<std::string, int>> by_event;
-			for (std::size_t i = 0; i < lines.size(); ++i)
+			std::map<std::string, std::set<std::string>> clusters_of, events_of;
+			for (std::size_t i = 0; i < lines.size(); ++i) {
 				++by_event[lines[i].event][clustered[i] + "   ||   " + new_t[i]];
+				clusters_of[lines[i].event].insert(clustered[i]);
+				events_of[clustered[i]].insert(lines[i].event);
+			}
 			for (const auto &[event, ts] : by_event) {
-				std::printf("  %s\n", event.c_str());
+				const auto &cs = clusters_of[event];
+				const bool right = cs.size() == 1 && events_of[*cs.begin()].size() == 1;
+				std::printf("%s %s\n", right ? " " : "*", event.c_str());
 				for (const auto &[t, n] : ts)
 					std::printf("      %4d  %s\n", n, t.c_str());
 			}

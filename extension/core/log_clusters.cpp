@@ -112,19 +112,25 @@ private:
 	std::vector<Node> nodes_;
 };
 
-// Drain's similarity: the share of positions with equal tokens; positions
-// where the cluster already has <*> count as parameters (the tie-break).
+// Similarity of a template to a cluster; positions where the cluster has a
+// variable count as parameters (the tie-break, as in Drain).
 std::pair<double, std::size_t>
 Similarity(const ClusterState &c, const std::vector<std::string_view> &tokens, bool placeholders_match)
 {
-	std::size_t equal = 0, params = 0;
+	std::size_t equal = 0, params = 0, constants = 0;
 	for (std::size_t k = 0; k < tokens.size(); ++k) {
+		if (!HasPlaceholder(tokens[k]))
+			++constants;
 		if (c.tokens[k] == kWildcard || (!placeholders_match && HasPlaceholder(c.tokens[k])))
 			++params;
 		else if (c.tokens[k] == tokens[k])
 			++equal;
 	}
-	return {tokens.empty() ? 1.0 : static_cast<double>(equal) / static_cast<double>(tokens.size()), params};
+	// Share of the constant tokens (the cluster's or the template's, whichever
+	// has more) that agree: Drain divides by all tokens, which keeps apart
+	// templates that differ only in variables spelled without digits.
+	const std::size_t base = std::max<std::size_t>({tokens.size() - params, constants, 1});
+	return {static_cast<double>(equal) / static_cast<double>(base), params};
 }
 
 } // namespace

@@ -4,7 +4,10 @@
 // first tokens share a leaf of a fixed-depth prefix tree; in a leaf a
 // template joins the most similar cluster (share of positions with equal
 // tokens) if the similarity reaches a threshold, and the positions where the
-// cluster's members differ become <*>.
+// cluster's members differ become <*>. Two changes to Drain: similarity is
+// the share of agreeing constant tokens rather than of all tokens, and a
+// template also looks for clusters under the <*> branch of the prefix tree,
+// so a variable spelled without digits (a name) meets its variants.
 //
 // Unlike the online parser, the state is the multiset of distinct templates
 // with their counts, and the tree is built only when Cluster() is called,
@@ -27,8 +30,9 @@
 namespace agentgres::core {
 
 struct ClusterOptions {
-	// A template joins a cluster when at least this share of its tokens equal
-	// the cluster's constant tokens (Drain's simSeq; 0.5 as in Drain).
+	// A template joins a cluster when at least this share of the constant
+	// (non-placeholder) tokens agree, counted over the cluster's or the
+	// template's constants, whichever are more. 0.5 as in Drain.
 	double similarity = 0.5;
 	// Whether equal placeholders (<num> and <num>) count as equal tokens;
 	// Drain counts only constant tokens.
