@@ -343,7 +343,7 @@ Accumulator::Deserialize(std::string_view bytes)
 }
 
 std::vector<std::int32_t>
-Accumulator::ClusterTemplates(std::vector<std::string> &names) const
+Accumulator::ClusterTemplates(std::vector<std::string> &names, const std::function<void()> &progress) const
 {
 	// Weighted by how often each template was counted, over all patterns:
 	// the same in a serial and a parallel plan.
@@ -355,7 +355,7 @@ Accumulator::ClusterTemplates(std::vector<std::string> &names) const
 	for (std::size_t id = 0; id < templates_.size(); ++id)
 		if (weight[id] > 0)
 			clusters.Add(templates_.Name(static_cast<std::int32_t>(id)), weight[id]);
-	LogClusters::Result result = clusters.Cluster();
+	LogClusters::Result result = clusters.Cluster({}, progress);
 	std::vector<std::int32_t> cluster_of(templates_.size(), -1);
 	for (std::size_t id = 0; id < templates_.size(); ++id)
 		if (weight[id] > 0)
@@ -366,10 +366,10 @@ Accumulator::ClusterTemplates(std::vector<std::string> &names) const
 }
 
 std::vector<PatternRow>
-Accumulator::Rows(std::uint64_t min_support, int max_size) const
+Accumulator::Rows(std::uint64_t min_support, int max_size, const std::function<void()> &progress) const
 {
 	std::vector<std::string> cluster_names;
-	const std::vector<std::int32_t> cluster_of = ClusterTemplates(cluster_names);
+	const std::vector<std::int32_t> cluster_of = ClusterTemplates(cluster_names, progress);
 	std::vector<std::pair<std::int32_t, std::uint64_t>> groups;
 	std::vector<PatternRow> rows;
 	for (const auto &[key, s] : patterns_) {

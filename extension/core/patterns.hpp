@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,7 +65,10 @@ public:
 	// Patterns of at most max_size agents with at least min_support
 	// executions: task types in name order with the all-types rows last, then
 	// by set size, then by agent names.
-	std::vector<PatternRow> Rows(std::uint64_t min_support, int max_size = kMaxSetSize) const;
+	// progress, if set, is called now and then while error templates are
+	// grouped (the glue checks for query cancellation there).
+	std::vector<PatternRow> Rows(std::uint64_t min_support, int max_size = kMaxSetSize,
+	                             const std::function<void()> &progress = {}) const;
 
 	std::size_t
 	size() const noexcept
@@ -95,7 +99,8 @@ private:
 
 	// Groups the error templates with LogClusters: the cluster index of
 	// every template id (-1 if never counted) and, in names, the clusters.
-	std::vector<std::int32_t> ClusterTemplates(std::vector<std::string> &names) const;
+	std::vector<std::int32_t> ClusterTemplates(std::vector<std::string> &names,
+	                                           const std::function<void()> &progress) const;
 	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
 	static void SortAgents(Key &key);
 
