@@ -16,6 +16,7 @@
 //   [--similarity S] [--verbose SOURCE]
 // With the --min options it exits 1 when the overall accuracy of that method
 // falls below the bound (ctest runs it that way).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -170,6 +171,20 @@ main(int argc, char **argv)
 					std::printf("      %4d  %s\n", n, t.c_str());
 			}
 		}
+	}
+	// Speed of the per-message template (it runs per row in the aggregate).
+	{
+		std::size_t n = 0, bytes = 0;
+		const auto start = std::chrono::steady_clock::now();
+		for (int round = 0; round < 20; ++round)
+			for (const auto &[source, lines] : sources)
+				for (const Line &l : lines) {
+					bytes += core::ErrorTemplate(l.message).size();
+					++n;
+				}
+		const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+		std::printf("ErrorTemplate: %.0f ns per message (%zu messages, %zu bytes out)\n", ns / static_cast<double>(n), n,
+		            bytes);
 	}
 	const auto line = [](const char *name, const Score *s) {
 		std::printf("%-14s %6zu %7s %9.3f %9.3f %9.3f\n", name, s[0].total, "", s[0].Accuracy(), s[1].Accuracy(),
