@@ -138,7 +138,13 @@ COMMENT ON FUNCTION agentgres.hash_bucket(text, integer) IS
 CREATE FUNCTION agentgres.error_template(message text) RETURNS text
 	AS 'MODULE_PATHNAME', 'agentgres_error_template' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION agentgres.error_template(text) IS
-	'error message with UUIDs, hex ids, quoted strings, paths and numbers replaced by placeholders';
+	'error message as a template: tokens with digits, quoted and key= values, paths, URLs, dotted names, '
+	'user@host and lists replaced by placeholders';
+CREATE FUNCTION agentgres.error_templates(messages text[]) RETURNS text[]
+	AS 'MODULE_PATHNAME', 'agentgres_error_templates' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION agentgres.error_templates(text[]) IS
+	'one template per message, grouped across the messages (Drain-style prefix tree, order-independent); '
+	'NULL stays NULL';
 
 ------------------------------------------------------------------------------
 -- Learning mode

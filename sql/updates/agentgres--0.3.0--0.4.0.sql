@@ -250,3 +250,14 @@ ALTER FUNCTION agentgres.array_to_embedding(numeric[], integer, boolean) SET sea
 ALTER FUNCTION agentgres.learning_mode() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION agentgres.log_event(text, text, text, jsonb) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION agentgres.resolve_alert(text, text) SET search_path = pg_catalog, pg_temp;
+
+-- Error templates that group like a log parser: per message, and clustered
+-- across messages (what agent_patterns groups top_error by).
+COMMENT ON FUNCTION agentgres.error_template(text) IS
+	'error message as a template: tokens with digits, quoted and key= values, paths, URLs, dotted names, '
+	'user@host and lists replaced by placeholders';
+CREATE FUNCTION agentgres.error_templates(messages text[]) RETURNS text[]
+	AS 'MODULE_PATHNAME', 'agentgres_error_templates' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION agentgres.error_templates(text[]) IS
+	'one template per message, grouped across the messages (Drain-style prefix tree, order-independent); '
+	'NULL stays NULL';

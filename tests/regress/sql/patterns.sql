@@ -133,3 +133,11 @@ DROP TABLE serial_patterns, parallel_patterns;
 TRUNCATE executions CASCADE;
 INSERT INTO executions OVERRIDING SYSTEM VALUE SELECT * FROM saved_executions;
 DROP TABLE saved_executions;
+
+-- error_templates: one template per message, grouped across the messages;
+-- NULL stays NULL, bounds and dimensions are kept
+SELECT error_templates(ARRAY['cannot open config for service alpha', 'cannot open config for service beta',
+                             'quota exceeded', '', NULL]);
+SELECT error_templates('[0:1]={"disk full on node7","disk full on node9"}');
+SELECT error_templates('{}'::text[]);
+SELECT error_templates(NULL);
