@@ -409,7 +409,7 @@ BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
 		RAISE EXCEPTION 'refresh_insights() must run at read committed isolation, not %',
 			current_setting('transaction_isolation')
-			USING ERRCODE = 'active_sql_transaction',
+			USING ERRCODE = 'invalid_transaction_state',
 			HINT = 'Call it in its own transaction or after SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
 	END IF;
 	-- One refresh at a time (key: "agentgres" "insights"). A second call
@@ -514,10 +514,10 @@ BEGIN
 			       END AS var_log_or
 			FROM success_groups g
 		), success_members AS (
-			SELECT i.task_type, i.agents, i.agent, i.n_with, i.s_with / i.n_with AS rate_with, i.rate_without,
-			       i.n_without, i.log_or, sqrt(i.var_log_or) AS se_log_or,
+			SELECT i.task_type, i.agents, i.agent, i.n_with::bigint, i.s_with / i.n_with AS rate_with, i.rate_without,
+			       i.n_without::bigint, i.log_or, sqrt(i.var_log_or) AS se_log_or,
 			       i.o_minus_e / sqrt(i.v) AS z, x.z AS interaction_z,
-			       o.log_or AS log_or_elsewhere, o.n_with AS n_elsewhere
+			       o.log_or AS log_or_elsewhere, o.n_with::bigint AS n_elsewhere
 			FROM success_odds i
 			LEFT JOIN success_odds o ON o.task_type = i.task_type AND o.agents = i.agents AND o.agent = i.agent
 			                         AND NOT o.inside
@@ -549,11 +549,11 @@ BEGIN
 			FROM strata st WHERE NOT st.slow_explained
 			GROUP BY st.task_type, st.agents, st.agent, st.inside
 		), slow_members AS (
-			SELECT i.task_type, i.agents, i.agent, i.n_with, i.mean_with, i.mean_without, i.n_without,
+			SELECT i.task_type, i.agents, i.agent, i.n_with::bigint, i.mean_with, i.mean_without, i.n_without::bigint,
 			       i.mean_with / nullif(i.mean_without, 0) AS ratio, i.log_ratio,
 			       i.log_ratio / sqrt(sp.var_log / i.weight) AS z,
 			       (i.log_ratio - o.log_ratio) / sqrt(sp.var_log / i.weight + sp.var_log / o.weight) AS interaction_z,
-			       o.log_ratio AS log_ratio_elsewhere, o.n_with AS n_elsewhere
+			       o.log_ratio AS log_ratio_elsewhere, o.n_with::bigint AS n_elsewhere
 			FROM slow_groups i JOIN spread sp ON sp.task_type = i.task_type AND sp.var_log > 0
 			LEFT JOIN slow_groups o ON o.task_type = i.task_type AND o.agents = i.agents AND o.agent = i.agent
 			                        AND NOT o.inside
