@@ -250,9 +250,11 @@ COMMENT ON FUNCTION agentgres.statistics() IS 'row counts by state across the sh
 -- concurrent calls serialised.
 CREATE OR REPLACE FUNCTION agentgres.refresh_insights(min_support integer DEFAULT 10,
                                                      significance double precision DEFAULT 0.05)
-RETURNS integer LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1 AS $$
 DECLARE
 	set_size integer;
+	team_cells jsonb;
+	candidate_sets jsonb;
 	tested jsonb;
 	-- sets already attributed an effect (on success, on duration), largest first
 	success_found jsonb := '[]';
@@ -278,6 +280,33 @@ BEGIN
 	-- waits here; its DELETE then sees and replaces the first call's rows.
 	PERFORM pg_advisory_xact_lock(1634166116, 1768846196);
 
+	-- Executions by task type, team (as a set) and complexity tercile, and the
+	-- candidate sets: both small, computed once for the loop below.
+	WITH cuts AS (
+		SELECT e.task_type,
+		       percentile_cont(1.0 / 3) WITHIN GROUP (ORDER BY e.complexity) AS low,
+		       percentile_cont(2.0 / 3) WITHIN GROUP (ORDER BY e.complexity) AS high
+		FROM agentgres.executions e WHERE e.complexity IS NOT NULL GROUP BY e.task_type
+	), cells AS (
+		SELECT e.task_type, t.team,
+		       CASE WHEN e.complexity IS NULL THEN 0 WHEN e.complexity <= c.low THEN 1
+		            WHEN e.complexity <= c.high THEN 2 ELSE 3 END AS band,
+		       count(*) AS n, count(*) FILTER (WHERE e.success) AS successes,
+		       sum(ln(greatest(e.duration_s, 1e-3))) AS sum_log, sum(ln(greatest(e.duration_s, 1e-3)) ^ 2) AS sum_log2,
+		       sum(e.duration_s) AS sum_duration
+		FROM agentgres.executions e
+		CROSS JOIN LATERAL (SELECT ARRAY(SELECT a FROM unnest(e.agents) AS a GROUP BY a ORDER BY a COLLATE "C")
+		                    AS team) t
+		LEFT JOIN cuts c ON c.task_type = e.task_type
+		GROUP BY 1, 2, 3
+	)
+	SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') INTO team_cells FROM cells c;
+	SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO candidate_sets
+	FROM (SELECT p.task_type, p.agents, p.n, p.success_rate, p.mean_duration_s, p.p95_duration_s, p.top_error,
+	             p.top_error_count, count(*) OVER (PARTITION BY p.task_type) AS family
+	      FROM agentgres.agent_patterns(min_support, NULL, 3) p
+	      WHERE p.task_type IS NOT NULL) p;
+
 	-- Attribution. An agent set S is credited with an effect only if it holds
 	-- in matched comparisons: for every member a of S, executions of teams
 	-- containing S against executions of the same teams without a (the same
@@ -294,32 +323,19 @@ BEGIN
 	-- times the number of sets tested for the task type (Bonferroni) is below
 	-- significance.
 	FOR set_size IN REVERSE 3..1 LOOP
-		WITH cuts AS (
-			SELECT e.task_type,
-			       percentile_cont(1.0 / 3) WITHIN GROUP (ORDER BY e.complexity) AS low,
-			       percentile_cont(2.0 / 3) WITHIN GROUP (ORDER BY e.complexity) AS high
-			FROM agentgres.executions e WHERE e.complexity IS NOT NULL GROUP BY e.task_type
-		), cells AS (
-			-- executions by task type, team (as a set) and complexity tercile
-			SELECT e.task_type, t.team,
-			       CASE WHEN e.complexity IS NULL THEN 0 WHEN e.complexity <= c.low THEN 1
-			            WHEN e.complexity <= c.high THEN 2 ELSE 3 END AS band,
-			       count(*)::double precision AS n, count(*) FILTER (WHERE e.success)::double precision AS successes,
-			       sum(ln(greatest(e.duration_s, 1e-3))) AS sum_log, sum(ln(greatest(e.duration_s, 1e-3)) ^ 2) AS sum_log2,
-			       sum(e.duration_s) AS sum_duration
-			FROM agentgres.executions e
-			CROSS JOIN LATERAL (SELECT ARRAY(SELECT a FROM unnest(e.agents) AS a GROUP BY a ORDER BY a COLLATE "C")
-			                    AS team) t
-			LEFT JOIN cuts c ON c.task_type = e.task_type
-			GROUP BY 1, 2, 3
+		WITH cells AS (
+			SELECT * FROM jsonb_to_recordset(team_cells)
+				AS c(task_type text, team text[], band integer, n double precision, successes double precision,
+				     sum_log double precision, sum_log2 double precision, sum_duration double precision)
 		), spread AS (
 			-- pooled variance of log seconds within cells
 			SELECT task_type, sum(greatest(sum_log2 - sum_log ^ 2 / n, 0)) / nullif(sum(n) - count(*), 0) AS var_log
 			FROM cells GROUP BY task_type
 		), patterns AS (
-			SELECT p.*, count(*) OVER (PARTITION BY p.task_type) AS family
-			FROM agentgres.agent_patterns(min_support, NULL, 3) p
-			WHERE p.task_type IS NOT NULL
+			SELECT * FROM jsonb_to_recordset(candidate_sets)
+				AS p(task_type text, agents text[], n bigint, success_rate double precision,
+				     mean_duration_s double precision, p95_duration_s double precision, top_error text,
+				     top_error_count bigint, family bigint)
 		), dropped AS MATERIALIZED (
 			SELECT c.*, m.agent, array_remove(c.team, m.agent) AS rest
 			FROM cells c CROSS JOIN LATERAL unnest(c.team) AS m(agent)
