@@ -116,7 +116,7 @@ SELECT pg_catalog.pg_extension_config_dump('agentgres.metrics_rollups', '');
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION agentgres.log_event(kind text, message text, agent text DEFAULT NULL, data jsonb DEFAULT NULL)
-RETURNS bigint LANGUAGE sql VOLATILE AS $$
+RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 	INSERT INTO agentgres.system_events (kind, message, agent, data) VALUES (kind, message, agent, data) RETURNING id
 $$;
 COMMENT ON FUNCTION agentgres.log_event(text, text, text, jsonb) IS 'appends to the audit trail';
@@ -265,7 +265,7 @@ COMMENT ON FUNCTION agentgres.raise_alert(text, text, text, text, jsonb) IS
 	'opens an alert, or counts another occurrence of the unresolved one with the same rule and subject';
 
 CREATE FUNCTION agentgres.resolve_alert(rule text, subject text DEFAULT '') RETURNS bigint
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 	UPDATE agentgres.alerts a SET status = 'resolved', resolved_at = now()
 	WHERE a.rule = resolve_alert.rule AND a.subject = coalesce(resolve_alert.subject, '') AND a.status <> 'resolved'
 	RETURNING a.id

@@ -57,10 +57,10 @@ CREATE FUNCTION agentgres.array_to_embedding(double precision[], integer, boolea
 	AS 'MODULE_PATHNAME', 'agentgres_float8_array_to_embedding' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION agentgres.array_to_embedding(integer[], integer, boolean) RETURNS agentgres.embedding
 	AS 'SELECT agentgres.array_to_embedding($1::double precision[], $2, $3)'
-	LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION agentgres.array_to_embedding(numeric[], integer, boolean) RETURNS agentgres.embedding
 	AS 'SELECT agentgres.array_to_embedding($1::double precision[], $2, $3)'
-	LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+	LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION agentgres.embedding_to_real_array(agentgres.embedding) RETURNS real[]
 	AS 'MODULE_PATHNAME', 'agentgres_embedding_to_float4_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION agentgres.embedding_to_double_array(agentgres.embedding) RETURNS double precision[]

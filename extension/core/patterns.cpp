@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "error_template.hpp"
 #include "hash.hpp"
+#include "log_clusters.hpp"
 
 namespace agentgres::core::patterns {
 namespace {
@@ -341,9 +342,35 @@ Accumulator::Deserialize(std::string_view bytes)
 	return a;
 }
 
-std::vector<PatternRow>
-Accumulator::Rows(std::uint64_t min_support, int max_size) const
+std::vector<std::int32_t>
+Accumulator::ClusterTemplates(std::vector<std::string> &names, const std::function<void()> &progress) const
 {
+	// Weighted by how often each template was counted, over all patterns:
+	// the same in a serial and a parallel plan.
+	LogClusters clusters;
+	std::vector<std::uint64_t> weight(templates_.size());
+	for (const auto &[key, s] : patterns_)
+		for (const auto &[id, count] : s.errors)
+			weight[static_cast<std::size_t>(id)] += count;
+	for (std::size_t id = 0; id < templates_.size(); ++id)
+		if (weight[id] > 0)
+			clusters.Add(templates_.Name(static_cast<std::int32_t>(id)), weight[id]);
+	LogClusters::Result result = clusters.Cluster({}, progress);
+	std::vector<std::int32_t> cluster_of(templates_.size(), -1);
+	for (std::size_t id = 0; id < templates_.size(); ++id)
+		if (weight[id] > 0)
+			cluster_of[id] = static_cast<std::int32_t>(
+			    result.cluster_of.find(templates_.Name(static_cast<std::int32_t>(id)))->second);
+	names = std::move(result.templates);
+	return cluster_of;
+}
+
+std::vector<PatternRow>
+Accumulator::Rows(std::uint64_t min_support, int max_size, const std::function<void()> &progress) const
+{
+	std::vector<std::string> cluster_names;
+	const std::vector<std::int32_t> cluster_of = ClusterTemplates(cluster_names, progress);
+	std::vector<std::pair<std::int32_t, std::uint64_t>> groups;
 	std::vector<PatternRow> rows;
 	for (const auto &[key, s] : patterns_) {
 		if (s.n < std::max<std::uint64_t>(min_support, 1) || key.size > max_size)
@@ -363,15 +390,26 @@ Accumulator::Rows(std::uint64_t min_support, int max_size) const
 		const std::uint64_t timed = s.durations.count();
 		row.mean_duration_s = timed ? s.duration_sum / static_cast<double>(timed) : std::nan("");
 		row.p95_duration_s = s.durations.Quantile(0.95);
+		// The most frequent cluster of this pattern's error templates; ties
+		// go to the cluster that is more frequent overall (lower index).
+		groups.clear();
+		for (const auto &[id, count] : s.errors) {
+			const std::int32_t cluster = cluster_of[static_cast<std::size_t>(id)];
+			auto it = std::find_if(groups.begin(), groups.end(), [&](const auto &g) { return g.first == cluster; });
+			if (it == groups.end())
+				groups.emplace_back(cluster, count);
+			else
+				it->second += count;
+		}
 		std::int32_t best = -1;
 		std::uint64_t best_count = 0;
-		for (const auto &[id, count] : s.errors)
-			if (count > best_count || (count == best_count && best >= 0 && templates_.Name(id) < templates_.Name(best))) {
-				best = id;
+		for (const auto &[cluster, count] : groups)
+			if (count > best_count || (count == best_count && cluster < best)) {
+				best = cluster;
 				best_count = count;
 			}
 		if (best >= 0) {
-			row.top_error = templates_.Name(best);
+			row.top_error = cluster_names[static_cast<std::size_t>(best)];
 			row.top_error_count = best_count;
 		}
 		rows.push_back(std::move(row));

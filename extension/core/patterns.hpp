@@ -1,8 +1,10 @@
 // The state of the agent_patterns aggregate: for every agent set seen in the
 // executions, and for each of its subsets up to a maximum size, per task type
 // and across all task types, how often it ran, how often it succeeded, how
-// long it took (mean, and p95 from a 1%-accurate sketch) and which error
-// template it failed with most.
+// long it took (mean, and p95 from a 1%-accurate sketch) and which
+// group of error templates it failed with most (templates are grouped across
+// all patterns with LogClusters when rows are read, so the state stays a plain
+// count per template).
 //
 // States merge (parallel workers each aggregate a part of the table) and
 // serialize to bytes with a format version first. Executions with more than
@@ -14,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -62,7 +65,10 @@ public:
 	// Patterns of at most max_size agents with at least min_support
 	// executions: task types in name order with the all-types rows last, then
 	// by set size, then by agent names.
-	std::vector<PatternRow> Rows(std::uint64_t min_support, int max_size = kMaxSetSize) const;
+	// progress, if set, is called now and then while error templates are
+	// grouped (the glue checks for query cancellation there).
+	std::vector<PatternRow> Rows(std::uint64_t min_support, int max_size = kMaxSetSize,
+	                             const std::function<void()> &progress = {}) const;
 
 	std::size_t
 	size() const noexcept
@@ -91,6 +97,10 @@ private:
 		void Merge(const Stats &other, std::span<const std::int32_t> template_map);
 	};
 
+	// Groups the error templates with LogClusters: the cluster index of
+	// every template id (-1 if never counted) and, in names, the clusters.
+	std::vector<std::int32_t> ClusterTemplates(std::vector<std::string> &names,
+	                                           const std::function<void()> &progress) const;
 	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
 	static void SortAgents(Key &key);
 

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/error_template.hpp"
 #include "core/hash.hpp"
+#include "core/log_clusters.hpp"
 #include "core/simulator.hpp"
 #include "core/stats.hpp"
 #include "boundary.hpp"
@@ -17,6 +20,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 }
 
@@ -96,6 +100,32 @@ AGENTGRES_FUNCTION(agentgres_error_template)
 {
 	text *message = PG_GETARG_TEXT_PP(0);
 	PG_RETURN_TEXT_P(agentgres::pg::NewVarlena(core::ErrorTemplate(agentgres::pg::VarlenaView(message))));
+}
+
+// error_templates(messages text[]): one template per element, grouped across
+// the elements (NULL stays NULL); the result has the input's dimensions.
+AGENTGRES_FUNCTION(agentgres_error_templates)
+{
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
+	Datum *elements = nullptr;
+	bool *nulls = nullptr;
+	int count = 0;
+	deconstruct_array_builtin(array, TEXTOID, &elements, &nulls, &count);
+	const int ndim = ARR_NDIM(array);
+	int *dims = ARR_DIMS(array), *lbounds = ARR_LBOUND(array);
+
+	std::vector<std::optional<std::string_view>> messages(static_cast<std::size_t>(count));
+	for (int i = 0; i < count; ++i)
+		if (!nulls[i])
+			messages[static_cast<std::size_t>(i)] = agentgres::pg::VarlenaView(DatumGetTextPP(elements[i]));
+	const std::vector<std::optional<std::string>> templates =
+	    core::ClusterMessages(messages, {}, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
+	for (int i = 0; i < count; ++i)
+		if (const auto &t = templates[static_cast<std::size_t>(i)])
+			elements[i] = PointerGetDatum(agentgres::pg::NewVarlena(*t));
+	return PgCall([&] {
+		return PointerGetDatum(construct_md_array(elements, nulls, ndim, dims, lbounds, TEXTOID, -1, false, TYPALIGN_INT));
+	});
 }
 
 // generate_executions(n, seed): rows of the simulator's ground truth.

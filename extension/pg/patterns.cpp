@@ -19,6 +19,7 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 }
 
@@ -159,7 +160,7 @@ AGENTGRES_FUNCTION(agentgres_pattern_rows)
 		                  "min_support was " + std::to_string(min_support) + ".");
 	Accumulator::ValidateMaxSize(max_size);
 	const Accumulator state = Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes));
-	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support), max_size);
+	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support), max_size, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
 	PgCall([&] {
 		MemoryContext row_context =
 		    AllocSetContextCreate(CurrentMemoryContext, "agentgres pattern row", ALLOCSET_SMALL_SIZES);

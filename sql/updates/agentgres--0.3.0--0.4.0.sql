@@ -2,7 +2,10 @@
 -- integer; heartbeat() refuses unregistered agents; metric rollups keep
 -- series with different labels apart; one definition of a stale agent
 -- (stale_agents) and one meaning of healthy (system_health: ok, warning,
--- failing, with reasons); health functions pin search_path.
+-- failing, with reasons); every SQL function but agent_patterns pins
+-- search_path; refresh_insights() credits an agent set only against
+-- comparable teams (a bad pair is no longer reported as its members) and runs
+-- one call at a time; error templates group like a log parser.
 \echo Use "ALTER EXTENSION agentgres UPDATE TO '0.4.0'" to load this file. \quit
 
 -- satisfaction integer instead of smallint, so a plain literal resolves.
@@ -241,3 +244,307 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 		'metrics_raw', (SELECT count(*) FROM agentgres.performance_metrics))
 $$;
 COMMENT ON FUNCTION agentgres.statistics() IS 'row counts by state across the shared-state tables';
+
+-- Every SQL function pins search_path, so no object a user planted in a
+-- schema on the caller's path runs inside agentgres.
+ALTER FUNCTION agentgres.array_to_embedding(integer[], integer, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.array_to_embedding(numeric[], integer, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.learning_mode() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.log_event(text, text, text, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION agentgres.resolve_alert(text, text) SET search_path = pg_catalog, pg_temp;
+
+-- Error templates that group like a log parser: per message, and clustered
+-- across messages (what agent_patterns groups top_error by).
+COMMENT ON FUNCTION agentgres.error_template(text) IS
+	'error message as a template: tokens with digits, quoted and key= values, paths, URLs, dotted names, '
+	'user@host and lists replaced by placeholders';
+CREATE FUNCTION agentgres.error_templates(messages text[]) RETURNS text[]
+	AS 'MODULE_PATHNAME', 'agentgres_error_templates' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION agentgres.error_templates(text[]) IS
+	'one template per message, grouped across the messages (Drain-style prefix tree, order-independent); '
+	'NULL stays NULL';
+
+-- refresh_insights: credits an agent set only against comparable teams that
+-- differ by one of its members (stratified, Cochran-Mantel-Haenszel), so a
+-- bad pair is no longer reported as its members; grammatical descriptions;
+-- concurrent calls serialised.
+CREATE OR REPLACE FUNCTION agentgres.refresh_insights(min_support integer DEFAULT 10,
+                                                     significance double precision DEFAULT 0.05)
+RETURNS integer LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET extra_float_digits = 1 AS $$
+DECLARE
+	set_size integer;
+	team_cells jsonb;
+	candidate_sets jsonb;
+	tested jsonb;
+	-- sets already attributed an effect (on success, on duration), largest first
+	success_found jsonb := '[]';
+	slow_found jsonb := '[]';
+	written integer;
+BEGIN
+	IF min_support IS NULL OR min_support < 1 THEN
+		RAISE EXCEPTION 'min_support must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF significance IS NULL OR NOT (significance > 0 AND significance < 1) THEN
+		RAISE EXCEPTION 'significance must be between 0 and 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- The table is replaced as a whole: at repeatable read or serializable a
+	-- concurrent refresh's rows would stay invisible to the DELETE below and
+	-- survive next to ours.
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'refresh_insights() must run at read committed isolation, not %',
+			current_setting('transaction_isolation')
+			USING ERRCODE = 'invalid_transaction_state',
+			HINT = 'Call it in its own transaction or after SET TRANSACTION ISOLATION LEVEL READ COMMITTED.';
+	END IF;
+	-- One refresh at a time (key: "agentgres" "insights"). A second call
+	-- waits here; its DELETE then sees and replaces the first call's rows.
+	PERFORM pg_advisory_xact_lock(1634166116, 1768846196);
+
+	-- Executions by task type, team (as a set) and complexity tercile, and the
+	-- candidate sets: both small, computed once for the loop below.
+	WITH cuts AS (
+		SELECT e.task_type,
+		       percentile_cont(1.0 / 3) WITHIN GROUP (ORDER BY e.complexity) AS low,
+		       percentile_cont(2.0 / 3) WITHIN GROUP (ORDER BY e.complexity) AS high
+		FROM agentgres.executions e WHERE e.complexity IS NOT NULL GROUP BY e.task_type
+	), cells AS (
+		SELECT e.task_type, t.team,
+		       CASE WHEN e.complexity IS NULL THEN 0 WHEN e.complexity <= c.low THEN 1
+		            WHEN e.complexity <= c.high THEN 2 ELSE 3 END AS band,
+		       count(*) AS n, count(*) FILTER (WHERE e.success) AS successes,
+		       sum(ln(greatest(e.duration_s, 1e-3))) AS sum_log, sum(ln(greatest(e.duration_s, 1e-3)) ^ 2) AS sum_log2,
+		       sum(e.duration_s) AS sum_duration
+		FROM agentgres.executions e
+		CROSS JOIN LATERAL (SELECT ARRAY(SELECT a FROM unnest(e.agents) AS a GROUP BY a ORDER BY a COLLATE "C")
+		                    AS team) t
+		LEFT JOIN cuts c ON c.task_type = e.task_type
+		GROUP BY 1, 2, 3
+	)
+	SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') INTO team_cells FROM cells c;
+	SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO candidate_sets
+	FROM (SELECT p.task_type, p.agents, p.n, p.success_rate, p.mean_duration_s, p.p95_duration_s, p.top_error,
+	             p.top_error_count, count(*) OVER (PARTITION BY p.task_type) AS family
+	      FROM agentgres.agent_patterns(min_support, NULL, 3) p
+	      WHERE p.task_type IS NOT NULL) p;
+
+	-- Attribution. An agent set S is credited with an effect only if it holds
+	-- in matched comparisons: for every member a of S, executions of teams
+	-- containing S against executions of the same teams without a (the same
+	-- other agents, the same complexity tercile), pooled over those strata
+	-- (Cochran-Mantel-Haenszel for success, a stratified mean difference of
+	-- log seconds for duration). For |S| >= 2 every member's effect must also
+	-- be significantly stronger inside S than where a joins teams lacking the
+	-- rest of S (Mantel-Haenszel log odds ratios, or log-duration differences,
+	-- compared): otherwise S is only the sum of its parts. Sets are tested
+	-- largest first, and comparisons where a completes a larger set already
+	-- credited are left out, so that {deployer} is judged only where adding it
+	-- does not complete {coder, deployer}. A set's p-value is the largest of
+	-- its members' (intersection-union test); it is reported when that p-value
+	-- times the number of sets tested for the task type (Bonferroni) is below
+	-- significance.
+	FOR set_size IN REVERSE 3..1 LOOP
+		WITH cells AS (
+			SELECT * FROM jsonb_to_recordset(team_cells)
+				AS c(task_type text, team text[], band integer, n double precision, successes double precision,
+				     sum_log double precision, sum_log2 double precision, sum_duration double precision)
+		), spread AS (
+			-- pooled variance of log seconds within cells
+			SELECT task_type, sum(greatest(sum_log2 - sum_log ^ 2 / n, 0)) / nullif(sum(n) - count(*), 0) AS var_log
+			FROM cells GROUP BY task_type
+		), patterns AS (
+			SELECT * FROM jsonb_to_recordset(candidate_sets)
+				AS p(task_type text, agents text[], n bigint, success_rate double precision,
+				     mean_duration_s double precision, p95_duration_s double precision, top_error text,
+				     top_error_count bigint, family bigint)
+		), dropped AS MATERIALIZED (
+			SELECT c.*, m.agent, array_remove(c.team, m.agent) AS rest
+			FROM cells c CROSS JOIN LATERAL unnest(c.team) AS m(agent)
+		), matched AS MATERIALIZED (
+			-- every team against the same team without one of its agents, in the same tercile
+			SELECT w.task_type, w.agent, w.team, w.n AS n1, w.successes AS s1, w.sum_log AS l1, w.sum_duration AS d1,
+			       o.n AS n0, o.successes AS s0, o.sum_log AS l0, o.sum_duration AS d0
+			FROM dropped w JOIN cells o ON o.task_type = w.task_type AND o.band = w.band AND o.team = w.rest
+		), strata AS (
+			-- for each member a of each set S: the matched comparisons that add a
+			SELECT s.task_type, s.agents, x.agent, x.team @> s.agents AS inside,
+			       x.n1, x.s1, x.l1, x.d1, x.n0, x.s0, x.l0, x.d0,
+			       EXISTS (SELECT FROM jsonb_to_recordset(success_found) AS f(task_type text, agents text[])
+			               WHERE f.task_type = s.task_type AND x.agent = ANY (f.agents) AND x.team @> f.agents)
+			           AS success_explained,
+			       EXISTS (SELECT FROM jsonb_to_recordset(slow_found) AS f(task_type text, agents text[])
+			               WHERE f.task_type = s.task_type AND x.agent = ANY (f.agents) AND x.team @> f.agents)
+			           AS slow_explained
+			FROM patterns s
+			CROSS JOIN LATERAL unnest(s.agents) AS m(agent)
+			JOIN matched x ON x.task_type = s.task_type AND x.agent = m.agent
+			WHERE cardinality(s.agents) = set_size
+		), success_terms AS (
+			SELECT st.task_type, st.agents, st.agent, st.inside, st.n1, st.s1, st.n0, st.s0,
+			       st.n1 + st.n0 AS total, st.s1 + st.s0 AS wins,
+			       st.n1 - st.s1 AS f1, st.n0 - st.s0 AS f0
+			FROM strata st WHERE NOT st.success_explained
+		), success_groups AS (
+			-- Cochran-Mantel-Haenszel score and Mantel-Haenszel odds ratio with
+			-- the Robins-Breslow-Greenland variance; 0.5 added to every cell
+			-- when a sum is zero
+			SELECT task_type, agents, agent, inside,
+			       sum(n1) AS n_with, sum(s1) AS s_with, sum(n1 * s0 / n0) / sum(n1) AS rate_without,
+			       sum(n0) AS n_without,
+			       sum(s1 - n1 * wins / total) AS o_minus_e,
+			       sum(CASE WHEN total > 1 THEN n1 * n0 * wins * (total - wins) / (total * total * (total - 1))
+			                ELSE 0 END) AS v,
+			       sum(s1 * f0 / total) AS r, sum(f1 * s0 / total) AS s,
+			       sum((s1 + f0) / total * s1 * f0 / total) AS pr,
+			       sum((s1 + f0) / total * f1 * s0 / total + (f1 + s0) / total * s1 * f0 / total) AS ps_qr,
+			       sum((f1 + s0) / total * f1 * s0 / total) AS qs,
+			       sum((s1 + .5) * (f0 + .5) / (total + 2)) AS r_c, sum((f1 + .5) * (s0 + .5) / (total + 2)) AS s_c,
+			       sum((s1 + f0 + 1) / (total + 2) * (s1 + .5) * (f0 + .5) / (total + 2)) AS pr_c,
+			       sum((s1 + f0 + 1) / (total + 2) * (f1 + .5) * (s0 + .5) / (total + 2)
+			           + (f1 + s0 + 1) / (total + 2) * (s1 + .5) * (f0 + .5) / (total + 2)) AS ps_qr_c,
+			       sum((f1 + s0 + 1) / (total + 2) * (f1 + .5) * (s0 + .5) / (total + 2)) AS qs_c
+			FROM success_terms GROUP BY task_type, agents, agent, inside
+		), success_odds AS (
+			SELECT g.*,
+			       CASE WHEN g.r > 0 AND g.s > 0 THEN ln(g.r / g.s) ELSE ln(g.r_c / g.s_c) END AS log_or,
+			       CASE WHEN g.r > 0 AND g.s > 0
+			            THEN g.pr / (2 * g.r ^ 2) + g.ps_qr / (2 * g.r * g.s) + g.qs / (2 * g.s ^ 2)
+			            ELSE g.pr_c / (2 * g.r_c ^ 2) + g.ps_qr_c / (2 * g.r_c * g.s_c) + g.qs_c / (2 * g.s_c ^ 2)
+			       END AS var_log_or
+			FROM success_groups g
+		), success_members AS (
+			SELECT i.task_type, i.agents, i.agent, i.n_with::bigint, i.s_with / i.n_with AS rate_with, i.rate_without,
+			       i.n_without::bigint, i.log_or, sqrt(i.var_log_or) AS se_log_or,
+			       i.o_minus_e / sqrt(i.v) AS z, x.z AS interaction_z,
+			       o.log_or AS log_or_elsewhere, o.n_with::bigint AS n_elsewhere
+			FROM success_odds i
+			LEFT JOIN success_odds o ON o.task_type = i.task_type AND o.agents = i.agents AND o.agent = i.agent
+			                         AND NOT o.inside
+			CROSS JOIN LATERAL (SELECT (i.log_or - o.log_or) / sqrt(i.var_log_or + o.var_log_or) AS z) x
+			WHERE i.inside AND i.v > 0 AND i.n_with >= min_support
+		), success_tested AS (
+			SELECT m.*, CASE WHEN set_size = 1 THEN 2 * agentgres.normal_cdf(-abs(m.z))
+			                 WHEN sign(m.interaction_z) = sign(m.z)
+			                 THEN 2 * agentgres.normal_cdf(-least(abs(m.z), abs(m.interaction_z)))
+			                 ELSE 1 END AS p_value
+			FROM success_members m
+		), success_sets AS (
+			SELECT p.task_type, p.agents, p.family, p.n, p.success_rate, p.top_error, p.top_error_count,
+			       min(sign(t.z)) = max(sign(t.z)) AND count(t.*) = set_size AS agree,
+			       max(t.p_value) AS p_value,
+			       (array_agg(to_jsonb(t) - 'task_type' - 'agents' ORDER BY t.p_value DESC, abs(t.z), t.agent))[1]
+			           AS decisive,
+			       jsonb_agg(to_jsonb(t) - 'task_type' - 'agents' ORDER BY t.agent) AS members
+			FROM patterns p JOIN success_tested t ON t.task_type = p.task_type AND t.agents = p.agents
+			GROUP BY p.task_type, p.agents, p.family, p.n, p.success_rate, p.top_error, p.top_error_count
+		), slow_groups AS (
+			-- mean difference of log seconds, weighted n1 n0 / (n1 + n0) per stratum
+			SELECT st.task_type, st.agents, st.agent, st.inside,
+			       sum(st.n1) AS n_with, sum(st.d1) / sum(st.n1) AS mean_with,
+			       sum(st.n1 * st.d0 / st.n0) / sum(st.n1) AS mean_without, sum(st.n0) AS n_without,
+			       sum(st.n1 * st.n0 / (st.n1 + st.n0) * (st.l1 / st.n1 - st.l0 / st.n0))
+			           / sum(st.n1 * st.n0 / (st.n1 + st.n0)) AS log_ratio,
+			       sum(st.n1 * st.n0 / (st.n1 + st.n0)) AS weight
+			FROM strata st WHERE NOT st.slow_explained
+			GROUP BY st.task_type, st.agents, st.agent, st.inside
+		), slow_members AS (
+			SELECT i.task_type, i.agents, i.agent, i.n_with::bigint, i.mean_with, i.mean_without, i.n_without::bigint,
+			       i.mean_with / nullif(i.mean_without, 0) AS ratio, i.log_ratio,
+			       i.log_ratio / sqrt(sp.var_log / i.weight) AS z,
+			       (i.log_ratio - o.log_ratio) / sqrt(sp.var_log / i.weight + sp.var_log / o.weight) AS interaction_z,
+			       o.log_ratio AS log_ratio_elsewhere, o.n_with::bigint AS n_elsewhere
+			FROM slow_groups i JOIN spread sp ON sp.task_type = i.task_type AND sp.var_log > 0
+			LEFT JOIN slow_groups o ON o.task_type = i.task_type AND o.agents = i.agents AND o.agent = i.agent
+			                        AND NOT o.inside
+			WHERE i.inside AND i.n_with >= min_support
+		), slow_tested AS (
+			SELECT m.*, CASE WHEN m.z > 0 AND m.ratio >= 1.5 AND (set_size = 1 OR m.interaction_z > 0)
+			                 THEN 2 * agentgres.normal_cdf(-least(m.z, coalesce(m.interaction_z, m.z)))
+			                 ELSE 1 END AS p_value
+			FROM slow_members m
+		), slow_sets AS (
+			SELECT p.task_type, p.agents, p.family, p.n, p.mean_duration_s, p.p95_duration_s,
+			       count(t.*) = set_size AS agree, max(t.p_value) AS p_value,
+			       (array_agg(to_jsonb(t) - 'task_type' - 'agents' ORDER BY t.p_value DESC, t.z, t.agent))[1]
+			           AS decisive,
+			       jsonb_agg(to_jsonb(t) - 'task_type' - 'agents' ORDER BY t.agent) AS members
+			FROM patterns p JOIN slow_tested t ON t.task_type = p.task_type AND t.agents = p.agents
+			GROUP BY p.task_type, p.agents, p.family, p.n, p.mean_duration_s, p.p95_duration_s
+		), credited AS (
+			SELECT 'success' AS effect, s.task_type, s.agents, s.family, s.n, s.success_rate, s.top_error,
+			       s.top_error_count, NULL::double precision AS mean_duration_s, NULL::double precision AS p95_duration_s,
+			       s.p_value, least(1, s.p_value * s.family) AS p_adjusted, s.decisive, s.members
+			FROM success_sets s WHERE s.agree AND s.p_value * s.family < significance
+			UNION ALL
+			SELECT 'duration', s.task_type, s.agents, s.family, s.n, NULL, NULL, NULL, s.mean_duration_s,
+			       s.p95_duration_s, s.p_value, least(1, s.p_value * s.family), s.decisive, s.members
+			FROM slow_sets s WHERE s.agree AND s.p_value * s.family < significance
+		)
+		SELECT coalesce(jsonb_agg(to_jsonb(c)), '[]') INTO tested FROM credited c;
+
+		success_found := success_found || coalesce((SELECT jsonb_agg(t) FROM jsonb_array_elements(tested) AS t
+		                                            WHERE t ->> 'effect' = 'success'), '[]');
+		slow_found := slow_found || coalesce((SELECT jsonb_agg(t) FROM jsonb_array_elements(tested) AS t
+		                                      WHERE t ->> 'effect' = 'duration'), '[]');
+	END LOOP;
+
+	DELETE FROM agentgres.insights;
+	INSERT INTO agentgres.insights (kind, task_type, agents, confidence, description, data)
+	SELECT CASE WHEN (f.decisive ->> 'z')::double precision > 0 THEN 'best_combo' ELSE 'avoid_pattern' END,
+	       f.task_type, f.agents, 1 - f.p_adjusted,
+	       format('%s %s %s%% of the time at %s (n=%s) against %s%% for comparable teams %s%s',
+	              array_to_string(f.agents, ' + '),
+	              CASE WHEN (f.decisive ->> 'z')::double precision > 0
+	                   THEN CASE cardinality(f.agents) WHEN 1 THEN 'succeeds' ELSE 'succeed' END
+	                   ELSE CASE cardinality(f.agents) WHEN 1 THEN 'fails' ELSE 'fail' END END,
+	              round(100 * CASE WHEN (f.decisive ->> 'z')::double precision > 0
+	                               THEN (f.decisive ->> 'rate_with')::double precision
+	                               ELSE 1 - (f.decisive ->> 'rate_with')::double precision END),
+	              f.task_type, f.decisive ->> 'n_with',
+	              round(100 * CASE WHEN (f.decisive ->> 'z')::double precision > 0
+	                               THEN (f.decisive ->> 'rate_without')::double precision
+	                               ELSE 1 - (f.decisive ->> 'rate_without')::double precision END),
+	              CASE cardinality(f.agents) WHEN 1 THEN 'without it' ELSE 'missing one of them' END,
+	              CASE WHEN (f.decisive ->> 'z')::double precision < 0 AND f.top_error IS NOT NULL
+	                   THEN format('; most often: %s', f.top_error) ELSE '' END),
+	       jsonb_build_object('n', f.n, 'success_rate', f.success_rate,
+	                          'n_matched', (f.decisive ->> 'n_with')::bigint,
+	                          'matched_success_rate', f.decisive -> 'rate_with',
+	                          'comparable_success_rate', f.decisive -> 'rate_without',
+	                          'without', f.decisive ->> 'agent', 'z', f.decisive -> 'z',
+	                          'p_value', f.p_value, 'p_adjusted', f.p_adjusted, 'sets_tested', f.family,
+	                          'members', f.members)
+	       || CASE WHEN (f.decisive ->> 'z')::double precision < 0
+	               THEN jsonb_build_object('top_error', f.top_error, 'top_error_count', f.top_error_count)
+	               ELSE '{}' END
+	FROM jsonb_to_recordset(success_found) AS f(task_type text, agents text[], family bigint, n bigint,
+	                                            success_rate double precision, top_error text, top_error_count bigint,
+	                                            p_value double precision, p_adjusted double precision, decisive jsonb,
+	                                            members jsonb)
+	-- an agent that helps on its own is no combination
+	WHERE (f.decisive ->> 'z')::double precision < 0 OR cardinality(f.agents) >= 2
+	UNION ALL
+	SELECT 'slow_pattern', f.task_type, f.agents, 1 - f.p_adjusted,
+	       format('teams with %s take %s s on average at %s (n=%s), %sx the %s s of comparable teams %s',
+	              array_to_string(f.agents, ' + '), round((f.decisive ->> 'mean_with')::numeric, 1), f.task_type,
+	              f.decisive ->> 'n_with', round((f.decisive ->> 'ratio')::numeric, 1),
+	              round((f.decisive ->> 'mean_without')::numeric, 1),
+	              CASE cardinality(f.agents) WHEN 1 THEN 'without it' ELSE 'missing one of them' END),
+	       jsonb_build_object('n', f.n, 'mean_duration_s', f.mean_duration_s, 'p95_duration_s', f.p95_duration_s,
+	                          'n_matched', (f.decisive ->> 'n_with')::bigint,
+	                          'matched_mean_duration_s', f.decisive -> 'mean_with',
+	                          'comparable_mean_duration_s', f.decisive -> 'mean_without',
+	                          'ratio', f.decisive -> 'ratio', 'without', f.decisive ->> 'agent',
+	                          'z', f.decisive -> 'z', 'p_value', f.p_value, 'p_adjusted', f.p_adjusted,
+	                          'sets_tested', f.family, 'members', f.members)
+	FROM jsonb_to_recordset(slow_found) AS f(task_type text, agents text[], family bigint, n bigint,
+	                                         mean_duration_s double precision, p95_duration_s double precision,
+	                                         p_value double precision, p_adjusted double precision, decisive jsonb,
+	                                         members jsonb);
+
+	SELECT count(*) INTO written FROM agentgres.insights;
+	RETURN written;
+END $$;
+COMMENT ON FUNCTION agentgres.refresh_insights(integer, double precision) IS
+	'replaces agentgres.insights with best_combo, avoid_pattern and slow_pattern insights: agent sets whose effect holds '
+	'against comparable teams that differ only by one of their members; confidence is 1 minus the Bonferroni-adjusted '
+	'p-value';

@@ -137,12 +137,77 @@ SELECT agent, executions > 0 AS used, success_rate BETWEEN 0 AND 1 AS rate_ok,
 FROM agent_performance ORDER BY agent;
 SELECT mode, executions > 5000 AS has_history, model, model_version, model_auc > 0.75 AS good FROM learning_status;
 
--- a retrained model is used at once in this backend and, through the
--- relcache invalidation, by every other backend without a reconnect
+-- insights credit a set only against comparable teams: the planted bad pair
+-- coder + deployer, not deployer or coder alone (teams with coder make
+-- deployer look bad); the planted best trio, not its parts
+SELECT refresh_insights() AS insights;
+SELECT kind, task_type, agents, confidence > 0.99 AS confident FROM latest_insights ORDER BY kind, task_type, agents;
+SELECT count(*) AS confounded FROM insights
+WHERE agents IN (ARRAY['deployer'], ARRAY['coder'], ARRAY['planner'], ARRAY['reviewer'], ARRAY['coder', 'planner'],
+                 ARRAY['coder', 'reviewer'], ARRAY['planner', 'reviewer']);
+-- descriptions read as sentences, for one agent and for several
+SELECT description FROM latest_insights ORDER BY kind, task_type, agents;
+SELECT bool_and(CASE WHEN kind = 'slow_pattern' THEN description ~ '^teams with \S+( \+ \S+)* take '
+                     WHEN cardinality(agents) = 1 THEN description ~ '^\S+ (fails|succeeds) .* without it'
+                     ELSE description ~ '^\S+( \+ \S+)+ (fail|succeed) .* missing one of them' END) AS grammatical
+FROM insights;
+-- data holds the statistics behind each insight
+SELECT kind, array(SELECT jsonb_object_keys(data) ORDER BY 1) AS keys FROM insights
+WHERE task_type = 'code_change' ORDER BY kind;
+-- (data keeps 15 digits here: extra_float_digits = 0)
+SELECT bool_and(confidence BETWEEN 0 AND 1 AND abs(confidence - (1 - (data ->> 'p_adjusted')::double precision)) < 1e-12
+                AND abs((data ->> 'p_adjusted')::double precision
+                        - least(1, (data ->> 'p_value')::double precision * (data ->> 'sets_tested')::int)) < 1e-12
+                AND jsonb_array_length(data -> 'members') = cardinality(agents)) AS consistent
+FROM insights;
+
+-- a history with known answers: six agents, each in a team with probability
+-- 1/2; success log-odds 0.3 + 2.5 when alpha and beta work together - 1.5 for
+-- gamma - 1.5 for eps (two independent bad agents: no bad pair); four times
+-- longer with delta
+CREATE TABLE saved_executions AS SELECT * FROM executions;
+CREATE TABLE saved_tasks AS SELECT * FROM tasks;
+TRUNCATE executions CASCADE;
+INSERT INTO executions (task_type, agents, complexity, success, duration_s)
+SELECT 'synthetic', t.team, 1 + 9 * u.c,
+       u.s < 1 / (1 + exp(-(0.3 + CASE WHEN t.team @> '{alpha,beta}' THEN 2.5 ELSE 0 END
+                            - CASE WHEN 'gamma' = ANY (t.team) THEN 1.5 ELSE 0 END
+                            - CASE WHEN 'eps' = ANY (t.team) THEN 1.5 ELSE 0 END))),
+       20 * exp(0.3 * (u.d - 0.5)) * CASE WHEN 'delta' = ANY (t.team) THEN 4 ELSE 1 END
+FROM generate_series(1, 3000) AS i
+CROSS JOIN LATERAL (SELECT hash_bucket('team/' || i, 63) + 1 AS bits) b
+CROSS JOIN LATERAL (SELECT ARRAY(SELECT x FROM unnest(ARRAY['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta'])
+                                 WITH ORDINALITY AS a(x, k) WHERE b.bits & (1 << (k::int - 1)) <> 0) AS team) t
+CROSS JOIN LATERAL (SELECT hash_bucket('success/' || i, 1000000) / 1e6 AS s,
+                           hash_bucket('complexity/' || i, 1000000) / 1e6 AS c,
+                           hash_bucket('duration/' || i, 1000000) / 1e6 AS d) u;
+SELECT refresh_insights() AS insights;
+SELECT kind, agents, confidence > 0.99 AS confident, description FROM latest_insights ORDER BY kind, agents;
+
+-- two concurrent refreshes: the second waits for the first and replaces its
+-- rows instead of adding to them
 CREATE EXTENSION dblink;
 SELECT dblink_connect('other', format('host=%s port=%s dbname=%s user=%s',
 	split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'), current_database(),
 	current_user));
+SELECT dblink_send_query('other', $$SELECT agentgres.refresh_insights(), pg_sleep(1)$$);
+SELECT pg_sleep(0.3);
+SELECT refresh_insights() AS insights;
+SELECT * FROM dblink_get_result('other') AS t(insights integer, slept text);
+SELECT count(*) AS finished FROM dblink_get_result('other') AS t(insights integer, slept text);
+SELECT count(*) AS rows, count(DISTINCT (kind, agents)) AS distinct_rows FROM insights;
+-- a snapshot older than the table would miss a concurrent refresh's rows
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT refresh_insights();
+ROLLBACK;
+SELECT refresh_insights(10, 0);
+TRUNCATE executions CASCADE;
+INSERT INTO executions OVERRIDING SYSTEM VALUE SELECT * FROM saved_executions;
+INSERT INTO tasks SELECT * FROM saved_tasks;
+DROP TABLE saved_executions, saved_tasks;
+
+-- a retrained model is used at once in this backend and, through the
+-- relcache invalidation, by every other backend without a reconnect
 SELECT * FROM dblink('other', $$SELECT agentgres.predict_success('code_change', ARRAY['coder', 'deployer'], 5)$$)
 	AS t(p double precision) \gset before_
 UPDATE executions SET success = true WHERE agents @> ARRAY['coder', 'deployer'];

@@ -16,6 +16,11 @@ SELECT wilson_interval(1, 10, 0);
 SELECT two_proportion_z_test(5, 4, 1, 2);
 SELECT error_template('deploy lock timeout after 42s on node 0x1f3a (job 123e4567-e89b-12d3-a456-426614174000)');
 SELECT error_template('assertion failed at /src/app/main.py:120, value ''abc'' was -3.5e2');
+-- every token with a digit, names, addresses and lists are variables
+SELECT error_template('dependency conflict: package lib123 requires v4.7 at /srv/build/12345'),
+       error_template('dependency conflict: package lib123 requires v4.7 at /srv/build/12345')
+       = error_template('dependency conflict: package lib9 requires v10.2.1 at /srv/build/7') AS same;
+SELECT error_template('worker-7f9c2a on db7.example.com: jobs 17, 18, 19 failed for alice@example.com');
 SELECT hash_bucket('same key', 10) = hash_bucket('same key', 10) AS stable, hash_bucket('k', 1);
 SELECT hash_bucket('k', 0);
 
@@ -37,6 +42,11 @@ SELECT count(*) FROM agent_patterns(1, NULL, 1);
 SELECT * FROM agent_patterns(0);
 SELECT * FROM agent_patterns(1, NULL, 0);
 SELECT * FROM agent_patterns(1, NULL, 6);
+-- errors that differ in a name group into one top_error
+SELECT count(record_execution('deploy', ARRAY['x'], false, 1, error => e))
+FROM unnest(ARRAY['cannot open config for service alpha', 'cannot open config for service beta',
+                  'cannot open config for service gamma', 'quota exceeded', 'quota exceeded']) AS e;
+SELECT task_type, agents, n, top_error, top_error_count FROM agent_patterns(1) WHERE task_type = 'deploy';
 -- the summary state is a documented, versioned bytea; corrupt input is rejected
 SELECT length(pattern_summary(task_type, agents, success, duration_s, error, 2)) > 0 AS has_state FROM executions;
 SELECT count(*) FROM pattern_rows((SELECT pattern_summary(task_type, agents, success, duration_s, error, 2)
@@ -123,3 +133,11 @@ DROP TABLE serial_patterns, parallel_patterns;
 TRUNCATE executions CASCADE;
 INSERT INTO executions OVERRIDING SYSTEM VALUE SELECT * FROM saved_executions;
 DROP TABLE saved_executions;
+
+-- error_templates: one template per message, grouped across the messages;
+-- NULL stays NULL, bounds and dimensions are kept
+SELECT error_templates(ARRAY['cannot open config for service alpha', 'cannot open config for service beta',
+                             'quota exceeded', '', NULL]);
+SELECT error_templates('[0:1]={"disk full on node7","disk full on node9"}');
+SELECT error_templates('{}'::text[]);
+SELECT error_templates(NULL);
