@@ -1,11 +1,11 @@
 // Normalises error messages into templates, so that errors that differ only
 // in numbers, ids, quoted values or paths are counted together.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_ERROR_TEMPLATE_HPP
+#define AGENTGRES_CORE_ERROR_TEMPLATE_HPP
 
 #include <string>
 #include <string_view>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core {
 
@@ -17,3 +17,5 @@ namespace agentgres::core {
 std::string ErrorTemplate(std::string_view message);
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_ERROR_TEMPLATE_HPP

@@ -13,7 +13,9 @@
 // estimate is the log-normal mean exp(mu + sigma^2 / 2).
 // A deterministic 20% of rows (by hashed id) is held out for the quality
 // figures, then the final model is refitted on all rows.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_LEARNING_HPP
+#define AGENTGRES_CORE_LEARNING_HPP
 
 #include <cstdint>
 #include <optional>
@@ -24,7 +26,6 @@
 #include <utility>
 #include <vector>
 
-#include "cpp_only.hpp"
 #include "dictionary.hpp"
 
 namespace agentgres::core::learning {
@@ -175,3 +176,5 @@ TrainResult Train(const TrainingData &data, const TrainOptions &options = {});
 double Sigmoid(double z);
 
 } // namespace agentgres::core::learning
+
+#endif // AGENTGRES_CORE_LEARNING_HPP
