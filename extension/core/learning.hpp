@@ -164,9 +164,17 @@ struct TrainOptions {
 	std::uint64_t holdout_modulo = 5; // 1 in 5 rows held out
 };
 
+// The holdout quality figures estimate anything only with enough rows of
+// each outcome: with 10 successes and 10 failures the standard error of an
+// AUC near 0.5 is still about 0.13 (Hanley and McNeil, 1982), with fewer it
+// is noise. Below this the report says the figures are not meaningful.
+constexpr std::size_t kMinHoldoutPerOutcome = 10;
+
 struct TrainResult {
 	Model model;
-	std::string report_json; // auc, log_loss, brier, n, features, duration errors, ...
+	std::string report_json; // auc, log_loss, brier, n, features, duration errors, meaningful, ...
+	bool meaningful = true;  // the holdout figures estimate the model's quality
+	std::string warning;     // why they do not, when !meaningful
 };
 
 // Throws Error (22000) when there are too few executions or only one outcome.

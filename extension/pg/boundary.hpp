@@ -11,7 +11,9 @@
 // PostgreSQL -> C++: a PostgreSQL function that may ereport(ERROR) and is
 // called while C++ objects with destructors are alive goes through PgCall.
 // PgCall installs its own sigsetjmp target, turns the longjmp into a PgError
-// (a C++ exception), and so lets the C++ frames unwind normally. A body may
+// (a C++ exception), and so lets the C++ frames unwind normally. Copying the
+// error happens under a further jump buffer; if the copy fails, the error
+// state is flushed and std::bad_alloc (53200) is thrown instead. A body may
 // call PostgreSQL directly only where no destructor-owning object is alive
 // (typically while fetching arguments at the top).
 #pragma once
@@ -19,6 +21,7 @@
 #include <csetjmp>
 #include <cstddef>
 #include <exception>
+#include <new>
 #include <type_traits>
 
 #include "postgres_headers.hpp"
@@ -48,6 +51,22 @@ private:
 // Runs a C++ function body and reports any exception as a PostgreSQL error.
 Datum InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
 
+// PgCall's error path: copies the PostgreSQL error in flight into
+// caller_context while a jump buffer of its own is installed, flushes the
+// error state, and restores the caller's handler and context stack. Returns
+// nullptr when the copy itself failed (out of memory); no PostgreSQL error
+// leaves this function either way.
+ErrorData *CopyPendingError(MemoryContext caller_context, sigjmp_buf *outer_exception_stack,
+                            ErrorContextCallback *outer_context_stack) noexcept;
+
+#ifdef AGENTGRES_TESTING
+// Test hooks, compiled into agentgres_test.so only (tests/module).
+namespace testing {
+// When set, the next CopyPendingError fails as if out of memory (and clears it).
+extern bool fail_next_error_copy;
+} // namespace testing
+#endif
+
 // Calls fn, which calls PostgreSQL, converting a PostgreSQL error into PgError.
 // fn itself must not hold destructor-owning objects across its PostgreSQL
 // calls, and its result must be trivially destructible.
@@ -65,12 +84,13 @@ PgCall(Fn &&fn) -> decltype(fn())
 	sigjmp_buf local;
 
 	if (sigsetjmp(local, 0) != 0) {
-		// PostgreSQL longjmp'd here from inside fn.
-		PG_exception_stack = saved_exception_stack;
-		error_context_stack = saved_context_stack;
-		MemoryContextSwitchTo(caller_context);
-		ErrorData *data = CopyErrorData();
-		FlushErrorState();
+		// PostgreSQL longjmp'd here from inside fn. The error is copied under
+		// a jump buffer of CopyPendingError's own, because copying allocates
+		// and may fail in turn: with the caller's buffer restored first, that
+		// second error would longjmp over the C++ frames this PgCall protects.
+		ErrorData *data = CopyPendingError(caller_context, saved_exception_stack, saved_context_stack);
+		if (data == nullptr)
+			throw std::bad_alloc(); // the copy failed; its error was flushed
 		throw PgError(data);
 	}
 	PG_exception_stack = &local;

@@ -1,11 +1,13 @@
--- The C++/PostgreSQL boundary in both directions.
+-- The C++/PostgreSQL boundary in both directions. The test entry points live
+-- in agentgres_test.so (tests/module), which the test harness installs; the
+-- production agentgres.so does not have them.
 SET search_path = agentgres, public;
 CREATE FUNCTION pg_temp.test_throw(text) RETURNS integer
-	AS '$libdir/agentgres', 'agentgres_test_throw' LANGUAGE C STRICT;
+	AS '$libdir/agentgres_test', 'agentgres_test_throw' LANGUAGE C STRICT;
 CREATE FUNCTION pg_temp.test_pg_error_in_cpp(text) RETURNS bigint
-	AS '$libdir/agentgres', 'agentgres_test_pg_error_in_cpp' LANGUAGE C STRICT;
+	AS '$libdir/agentgres_test', 'agentgres_test_pg_error_in_cpp' LANGUAGE C STRICT;
 CREATE FUNCTION pg_temp.live_selectors() RETURNS bigint
-	AS '$libdir/agentgres', 'agentgres_test_live_selectors' LANGUAGE C STRICT;
+	AS '$libdir/agentgres_test', 'agentgres_test_live_selectors' LANGUAGE C STRICT;
 -- Runs a statement and reports how it failed: SQLSTATE, message, detail, hint.
 CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -35,6 +37,15 @@ SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''cancel'')');
 RESET statement_timeout;
 SELECT pg_temp.test_pg_error_in_cpp('division_by_zero');
 SELECT pg_temp.live_selectors();
+-- copying the error fails too (as if out of memory): PgCall still unwinds
+-- the C++ objects, reports 53200, and leaves no error state behind
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''copy_fails'')');
+SELECT pg_temp.test_pg_error_in_cpp('copy_fails');
+SELECT pg_temp.live_selectors();
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''division_by_zero'')');
+-- the production module has none of the test entry points
+SELECT pg_temp.outcome($$CREATE FUNCTION pg_temp.leaked() RETURNS integer
+	AS '$libdir/agentgres', 'agentgres_test_throw' LANGUAGE C STRICT$$);
 
 -- the same inside a transaction: the transaction is aborted, not corrupted
 BEGIN;
