@@ -501,8 +501,10 @@ Train(const TrainingData &data, const TrainOptions &options)
 	    holdout_successes >= kMinHoldoutPerOutcome && holdout_failures >= kMinHoldoutPerOutcome;
 	std::string warning;
 	if (!meaningful)
-		warning = "The holdout has " + std::to_string(holdout_successes) + " successes and " +
-		          std::to_string(holdout_failures) + " failures; at least " +
+		warning = "The holdout has " + std::to_string(holdout_successes) +
+		          (holdout_successes == 1 ? " success and " : " successes and ") +
+		          std::to_string(holdout_failures) + (holdout_failures == 1 ? " failure" : " failures") +
+		          "; at least " +
 		          std::to_string(kMinHoldoutPerOutcome) +
 		          " of each are needed before auc, log_loss, brier and the duration errors mean anything.";
 

@@ -1,5 +1,16 @@
 // The boundary between C++ and PostgreSQL, in both directions.
 //
+// Every SQL entry point has the same three phases, marked in its body:
+//   fetch   (PostgreSQL)  arguments detoasted and copied to plain C++ values
+//                         or spans; the result set prepared. No C++ object
+//                         with a destructor is alive yet, so PostgreSQL may
+//                         raise errors directly.
+//   compute (C++)         core kernels only; failures are C++ exceptions.
+//   emit    (PostgreSQL)  the result built, inside PgCall when C++ objects
+//                         are alive.
+// An entry point that must read tables in the middle (SPI) does so through
+// the SPI helpers inside PgCall, marked "fetch through SPI".
+//
 // C++ -> PostgreSQL: every SQL-callable function is written with
 // AGENTGRES_FUNCTION(name) { ... }. The macro emits the C entry point, which
 // runs the C++ body inside InvokeCpp. InvokeCpp catches every exception,
