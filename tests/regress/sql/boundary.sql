@@ -72,6 +72,11 @@ SET statement_timeout = '200ms';
 SELECT * FROM top_k('slow', 'id', 'e', '[1,1]', 3, 'l2');
 RESET statement_timeout;
 SELECT pg_temp.live_selectors();
+-- live_selectors counts agentgres.so's selectors too (one counter for both
+-- modules): evaluated per row inside a top_k scan, it sees top_k's selector
+CREATE VIEW probe AS SELECT id, e FROM boom_base WHERE id <= 3 AND pg_temp.live_selectors() = 1;
+SELECT count(*) AS rows_seen_with_one_live_selector FROM top_k('probe', 'id', 'e', '[1,1]', 3, 'l2');
+DROP VIEW probe;
 DROP VIEW slow;
 DROP VIEW boom;
 DROP TABLE boom_base;
