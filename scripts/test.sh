@@ -64,6 +64,16 @@ record "unit tests under ASan/UBSan" $?
 set -e
 
 AGENTGRES_PGXS_FLAGS="EXTRA_CXXFLAGS=-Werror" build_and_install_extension
+# The boundary tests' entry points live in a module of their own, installed
+# for the tests only; the production module must carry none of them.
+stage "building the test module (tests/module)" \
+	make -C "$AGENTGRES_ROOT/tests/module" -j"$JOBS" PG_CONFIG="$PG_BIN/pg_config" EXTRA_CXXFLAGS=-Werror
+stage "installing the test module" as_root make -C "$AGENTGRES_ROOT/tests/module" PG_CONFIG="$PG_BIN/pg_config" install
+if nm -D "$AGENTGRES_ROOT/agentgres.so" | grep -q agentgres_test; then
+	record "agentgres.so carries no test entry points" 1
+else
+	record "agentgres.so carries no test entry points" 0
+fi
 
 CLUSTER="$(cluster_base_dir "$BUILD/test-cluster")"
 cluster_stop "$CLUSTER"

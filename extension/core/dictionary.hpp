@@ -1,6 +1,8 @@
 // Interns names (task types, agents, error templates) as small integer ids,
 // with lookups that do not allocate.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_DICTIONARY_HPP
+#define AGENTGRES_CORE_DICTIONARY_HPP
 
 #include <cstdint>
 #include <functional>
@@ -9,7 +11,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cpp_only.hpp"
 #include "hash.hpp"
 
 namespace agentgres::core {
@@ -66,3 +67,5 @@ private:
 };
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_DICTIONARY_HPP

@@ -10,14 +10,14 @@
 // Accumulation is in float, as in pgvector, with several independent
 // accumulators; the unit tests hold every variant to a double-precision
 // reference.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_DISTANCE_HPP
+#define AGENTGRES_CORE_DISTANCE_HPP
 
 #include <cstddef>
 #include <span>
 #include <string_view>
 #include <vector>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core::distance {
 
@@ -101,3 +101,5 @@ private:
 };
 
 } // namespace agentgres::core::distance
+
+#endif // AGENTGRES_CORE_DISTANCE_HPP

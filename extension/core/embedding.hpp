@@ -2,7 +2,9 @@
 //
 // One place decides what a valid embedding is; the type I/O, the casts from
 // arrays, binary receive and every operator call these checks.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_EMBEDDING_HPP
+#define AGENTGRES_CORE_EMBEDDING_HPP
 
 #include <cstddef>
 #include <cstdint>
@@ -10,8 +12,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core::embedding {
 
@@ -43,3 +43,5 @@ void CheckTypmod(std::int32_t typmod, std::size_t dims);
 std::int32_t ValidateTypmod(std::int64_t requested);
 
 } // namespace agentgres::core::embedding
+
+#endif // AGENTGRES_CORE_EMBEDDING_HPP

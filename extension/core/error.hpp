@@ -4,13 +4,13 @@
 // a primary message (lower case, no trailing period), and optional detail and
 // hint (full sentences). The glue in extension/pg turns it into ereport(ERROR)
 // at the function boundary; nothing else may cross that boundary.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_ERROR_HPP
+#define AGENTGRES_CORE_ERROR_HPP
 
 #include <stdexcept>
 #include <string>
 #include <utility>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core {
 
@@ -63,3 +63,5 @@ private:
 };
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_ERROR_HPP

@@ -2,13 +2,13 @@
 // masks the variable parts of a line, so that errors that differ only in
 // numbers, ids, names, quoted values or paths are counted together. There are
 // no rules for particular systems: only the shape of each token counts.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_ERROR_TEMPLATE_HPP
+#define AGENTGRES_CORE_ERROR_TEMPLATE_HPP
 
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core {
 
@@ -44,3 +44,5 @@ std::string ErrorTemplate(std::string_view message);
 bool HasPlaceholder(std::string_view token) noexcept;
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_ERROR_TEMPLATE_HPP

@@ -1,11 +1,11 @@
 // A stable 64-bit hash of bytes: the same value on every platform and every
 // PostgreSQL version, so feature buckets and experiment assignments never move.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_HASH_HPP
+#define AGENTGRES_CORE_HASH_HPP
 
 #include <cstdint>
 #include <string_view>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core {
 
@@ -41,3 +41,5 @@ HashCombine(std::uint64_t a, std::uint64_t b)
 }
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_HASH_HPP

@@ -494,7 +494,26 @@ Train(const TrainingData &data, const TrainOptions &options)
 	model.success_weights = final_fit.weights;
 	std::tie(model.duration_weights, model.duration_log_variance) = FitDuration(data, model.space, options.l2, all);
 
+	const std::size_t holdout_successes =
+	    static_cast<std::size_t>(std::count(labels.begin(), labels.end(), std::uint8_t{1}));
+	const std::size_t holdout_failures = labels.size() - holdout_successes;
+	const bool meaningful =
+	    holdout_successes >= kMinHoldoutPerOutcome && holdout_failures >= kMinHoldoutPerOutcome;
+	std::string warning;
+	if (!meaningful)
+		warning = "The holdout has " + std::to_string(holdout_successes) +
+		          (holdout_successes == 1 ? " success and " : " successes and ") +
+		          std::to_string(holdout_failures) + (holdout_failures == 1 ? " failure" : " failures") +
+		          "; at least " +
+		          std::to_string(kMinHoldoutPerOutcome) +
+		          " of each are needed before auc, log_loss, brier and the duration errors mean anything.";
+
 	nlohmann::json report;
+	report["meaningful"] = meaningful;
+	if (!meaningful)
+		report["warning"] = warning;
+	report["holdout_successes"] = holdout_successes;
+	report["holdout_failures"] = holdout_failures;
 	report["n"] = rows.size();
 	report["n_train"] = rows.size() - probabilities.size();
 	report["n_holdout"] = probabilities.size();
@@ -512,7 +531,7 @@ Train(const TrainingData &data, const TrainOptions &options)
 	                      {"median_relative_error", Finite(median(pct_errors))}};
 	report["train_seconds"] =
 	    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-	return {std::move(model), report.dump()};
+	return {std::move(model), report.dump(), meaningful, std::move(warning)};
 }
 
 } // namespace agentgres::core::learning

@@ -13,7 +13,9 @@
 // estimate is the log-normal mean exp(mu + sigma^2 / 2).
 // A deterministic 20% of rows (by hashed id) is held out for the quality
 // figures, then the final model is refitted on all rows.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_LEARNING_HPP
+#define AGENTGRES_CORE_LEARNING_HPP
 
 #include <cstdint>
 #include <optional>
@@ -24,7 +26,6 @@
 #include <utility>
 #include <vector>
 
-#include "cpp_only.hpp"
 #include "dictionary.hpp"
 
 namespace agentgres::core::learning {
@@ -163,9 +164,17 @@ struct TrainOptions {
 	std::uint64_t holdout_modulo = 5; // 1 in 5 rows held out
 };
 
+// The holdout quality figures estimate anything only with enough rows of
+// each outcome: with 10 successes and 10 failures the standard error of an
+// AUC near 0.5 is still about 0.13 (Hanley and McNeil, 1982), with fewer it
+// is noise. Below this the report says the figures are not meaningful.
+constexpr std::size_t kMinHoldoutPerOutcome = 10;
+
 struct TrainResult {
 	Model model;
-	std::string report_json; // auc, log_loss, brier, n, features, duration errors, ...
+	std::string report_json; // auc, log_loss, brier, n, features, duration errors, meaningful, ...
+	bool meaningful = true;  // the holdout figures estimate the model's quality
+	std::string warning;     // why they do not, when !meaningful
 };
 
 // Throws Error (22000) when there are too few executions or only one outcome.
@@ -175,3 +184,5 @@ TrainResult Train(const TrainingData &data, const TrainOptions &options = {});
 double Sigmoid(double z);
 
 } // namespace agentgres::core::learning
+
+#endif // AGENTGRES_CORE_LEARNING_HPP

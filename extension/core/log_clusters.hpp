@@ -14,7 +14,9 @@
 // visiting templates by descending count, then by text. So two states built
 // in parallel merge exactly (counts add up), and the result does not depend
 // on the order in which rows arrived or states were merged.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_LOG_CLUSTERS_HPP
+#define AGENTGRES_CORE_LOG_CLUSTERS_HPP
 
 #include <cstdint>
 #include <functional>
@@ -24,7 +26,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cpp_only.hpp"
 #include "dictionary.hpp"
 
 namespace agentgres::core {
@@ -86,3 +87,5 @@ ClusterMessages(const std::vector<std::optional<std::string_view>> &messages, co
                 const std::function<void()> &progress = {});
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_LOG_CLUSTERS_HPP

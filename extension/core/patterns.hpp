@@ -12,7 +12,9 @@
 // kMaxAgentsForSubsets agents. Each pattern keeps at most kMaxErrorTemplates
 // distinct error templates; rarer ones are counted as "other" (so top_error is
 // exact unless a pattern fails in more than that many different ways).
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_PATTERNS_HPP
+#define AGENTGRES_CORE_PATTERNS_HPP
 
 #include <array>
 #include <cstdint>
@@ -24,7 +26,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cpp_only.hpp"
 #include "dictionary.hpp"
 #include "stats.hpp"
 
@@ -112,3 +113,5 @@ private:
 };
 
 } // namespace agentgres::core::patterns
+
+#endif // AGENTGRES_CORE_PATTERNS_HPP

@@ -4,15 +4,15 @@
 // id's first 1-based position in list i. Ids missing from a list get nothing
 // there. Output is ordered by descending score, then by the best single-list
 // rank, then by ascending id.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_RRF_HPP
+#define AGENTGRES_CORE_RRF_HPP
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core::rrf {
 
@@ -43,3 +43,5 @@ inline constexpr int kDefaultK = 60;
 FusedRows Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k);
 
 } // namespace agentgres::core::rrf
+
+#endif // AGENTGRES_CORE_RRF_HPP

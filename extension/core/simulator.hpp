@@ -13,15 +13,15 @@
 // planner, coder, reviewer; a sixth are coder, deployer plus maybe one more;
 // the rest are random teams of two to four. Executions are spread over the
 // last 30 days. The same seed gives the same executions.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_SIMULATOR_HPP
+#define AGENTGRES_CORE_SIMULATOR_HPP
 
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core::simulator {
 
@@ -44,3 +44,5 @@ private:
 };
 
 } // namespace agentgres::core::simulator
+
+#endif // AGENTGRES_CORE_SIMULATOR_HPP

@@ -1,13 +1,13 @@
 // Small statistics the learning system reports: confidence intervals,
 // significance tests, classifier quality, and a mergeable quantile sketch.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_STATS_HPP
+#define AGENTGRES_CORE_STATS_HPP
 
 #include <cstdint>
 #include <map>
 #include <span>
 #include <string>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core::stats {
 
@@ -73,3 +73,5 @@ private:
 };
 
 } // namespace agentgres::core::stats
+
+#endif // AGENTGRES_CORE_STATS_HPP

@@ -4,7 +4,9 @@
 // "closest" meaning smaller distance, then smaller id, so results are
 // deterministic under ties. Cost: O(n log k) comparisons, O(k) memory, and a
 // single comparison against the current worst for the common rejected row.
-#pragma once
+#include "cpp_only.hpp" // outside the guard: checked at every inclusion
+#ifndef AGENTGRES_CORE_TOPK_HPP
+#define AGENTGRES_CORE_TOPK_HPP
 
 #include <algorithm>
 #include <atomic>
@@ -12,8 +14,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
-
-#include "cpp_only.hpp"
 
 namespace agentgres::core {
 
@@ -92,3 +92,5 @@ private:
 };
 
 } // namespace agentgres::core
+
+#endif // AGENTGRES_CORE_TOPK_HPP

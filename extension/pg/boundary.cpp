@@ -65,6 +65,41 @@ InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 	pg_unreachable();
 }
 
+#ifdef AGENTGRES_TESTING
+bool testing::fail_next_error_copy = false;
+#endif
+
+ErrorData *
+CopyPendingError(MemoryContext caller_context, sigjmp_buf *outer_exception_stack,
+                 ErrorContextCallback *outer_context_stack) noexcept
+{
+	sigjmp_buf guard;
+	ErrorData *volatile data = nullptr;
+
+	// No context callbacks while copying: a failure here is reported as
+	// out of memory whatever they would add, and they could fail again.
+	error_context_stack = nullptr;
+	MemoryContextSwitchTo(caller_context);
+	if (sigsetjmp(guard, 0) == 0) {
+		PG_exception_stack = &guard;
+#ifdef AGENTGRES_TESTING
+		if (testing::fail_next_error_copy) {
+			testing::fail_next_error_copy = false;
+			ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+			        errdetail("Simulated failure of CopyErrorData (agentgres_test)."));
+		}
+#endif
+		data = CopyErrorData();
+	}
+	// Here after the copy, or after a longjmp out of it: both errors (the
+	// original and the copy's own) are dropped from the error stack.
+	PG_exception_stack = outer_exception_stack;
+	error_context_stack = outer_context_stack;
+	MemoryContextSwitchTo(caller_context);
+	FlushErrorState();
+	return data;
+}
+
 void *
 AllocOrThrow(std::size_t size)
 {

@@ -1,5 +1,16 @@
 // The boundary between C++ and PostgreSQL, in both directions.
 //
+// Every SQL entry point has the same three phases, marked in its body:
+//   fetch   (PostgreSQL)  arguments detoasted and copied to plain C++ values
+//                         or spans; the result set prepared. No C++ object
+//                         with a destructor is alive yet, so PostgreSQL may
+//                         raise errors directly.
+//   compute (C++)         core kernels only; failures are C++ exceptions.
+//   emit    (PostgreSQL)  the result built, inside PgCall when C++ objects
+//                         are alive.
+// An entry point that must read tables in the middle (SPI) does so through
+// the SPI helpers inside PgCall, marked "fetch through SPI".
+//
 // C++ -> PostgreSQL: every SQL-callable function is written with
 // AGENTGRES_FUNCTION(name) { ... }. The macro emits the C entry point, which
 // runs the C++ body inside InvokeCpp. InvokeCpp catches every exception,
@@ -11,7 +22,9 @@
 // PostgreSQL -> C++: a PostgreSQL function that may ereport(ERROR) and is
 // called while C++ objects with destructors are alive goes through PgCall.
 // PgCall installs its own sigsetjmp target, turns the longjmp into a PgError
-// (a C++ exception), and so lets the C++ frames unwind normally. A body may
+// (a C++ exception), and so lets the C++ frames unwind normally. Copying the
+// error happens under a further jump buffer; if the copy fails, the error
+// state is flushed and std::bad_alloc (53200) is thrown instead. A body may
 // call PostgreSQL directly only where no destructor-owning object is alive
 // (typically while fetching arguments at the top).
 #pragma once
@@ -19,6 +32,7 @@
 #include <csetjmp>
 #include <cstddef>
 #include <exception>
+#include <new>
 #include <type_traits>
 
 #include "postgres_headers.hpp"
@@ -48,6 +62,22 @@ private:
 // Runs a C++ function body and reports any exception as a PostgreSQL error.
 Datum InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
 
+// PgCall's error path: copies the PostgreSQL error in flight into
+// caller_context while a jump buffer of its own is installed, flushes the
+// error state, and restores the caller's handler and context stack. Returns
+// nullptr when the copy itself failed (out of memory); no PostgreSQL error
+// leaves this function either way.
+ErrorData *CopyPendingError(MemoryContext caller_context, sigjmp_buf *outer_exception_stack,
+                            ErrorContextCallback *outer_context_stack) noexcept;
+
+#ifdef AGENTGRES_TESTING
+// Test hooks, compiled into agentgres_test.so only (tests/module).
+namespace testing {
+// When set, the next CopyPendingError fails as if out of memory (and clears it).
+extern bool fail_next_error_copy;
+} // namespace testing
+#endif
+
 // Calls fn, which calls PostgreSQL, converting a PostgreSQL error into PgError.
 // fn itself must not hold destructor-owning objects across its PostgreSQL
 // calls, and its result must be trivially destructible.
@@ -65,12 +95,13 @@ PgCall(Fn &&fn) -> decltype(fn())
 	sigjmp_buf local;
 
 	if (sigsetjmp(local, 0) != 0) {
-		// PostgreSQL longjmp'd here from inside fn.
-		PG_exception_stack = saved_exception_stack;
-		error_context_stack = saved_context_stack;
-		MemoryContextSwitchTo(caller_context);
-		ErrorData *data = CopyErrorData();
-		FlushErrorState();
+		// PostgreSQL longjmp'd here from inside fn. The error is copied under
+		// a jump buffer of CopyPendingError's own, because copying allocates
+		// and may fail in turn: with the caller's buffer restored first, that
+		// second error would longjmp over the C++ frames this PgCall protects.
+		ErrorData *data = CopyPendingError(caller_context, saved_exception_stack, saved_context_stack);
+		if (data == nullptr)
+			throw std::bad_alloc(); // the copy failed; its error was flushed
 		throw PgError(data);
 	}
 	PG_exception_stack = &local;

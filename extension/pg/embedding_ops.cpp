@@ -1,8 +1,9 @@
 // Distance functions, operators and helpers over agentgres.embedding.
 //
-// Each function detoasts its arguments first (PostgreSQL calls, while no C++
-// object is alive), then runs a noexcept kernel; a dimension mismatch throws,
-// and the boundary turns it into 22000.
+// Each function has the three phases of boundary.hpp on three lines: fetch
+// (detoast the arguments, PostgreSQL calls while no C++ object is alive),
+// compute (a noexcept kernel; a dimension mismatch throws, and the boundary
+// turns it into 22000), emit.
 #include <algorithm>
 #include <cstring>
 
@@ -50,102 +51,125 @@ Compare(std::span<const float> a, std::span<const float> b)
 	return 0;
 }
 
-int
-CompareArgs(FunctionCallInfo fcinfo)
+// Both arguments, of any dimensions (the order compares different lengths).
+Operands
+TwoEmbeddingsForOrder(FunctionCallInfo fcinfo)
 {
 	EmbeddingHeader *a = EmbeddingArg(fcinfo, 0);
 	EmbeddingHeader *b = EmbeddingArg(fcinfo, 1);
-	return Compare(EmbeddingSpan(a), EmbeddingSpan(b));
+	return {EmbeddingSpan(a), EmbeddingSpan(b)};
 }
 
 } // namespace
 
 AGENTGRES_FUNCTION(agentgres_l2_distance)
 {
-	const Operands o = TwoEmbeddings(fcinfo);
-	PG_RETURN_FLOAT8(dist::L2Distance(o.a, o.b));
+	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const double result = dist::L2Distance(o.a, o.b); // compute
+	PG_RETURN_FLOAT8(result); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_cosine_distance)
 {
-	const Operands o = TwoEmbeddings(fcinfo);
-	PG_RETURN_FLOAT8(dist::CosineDistance(o.a, o.b));
+	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const double result = dist::CosineDistance(o.a, o.b); // compute
+	PG_RETURN_FLOAT8(result); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_cosine_similarity)
 {
-	const Operands o = TwoEmbeddings(fcinfo);
-	PG_RETURN_FLOAT8(dist::CosineSimilarity(o.a, o.b));
+	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const double result = dist::CosineSimilarity(o.a, o.b); // compute
+	PG_RETURN_FLOAT8(result); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_inner_product)
 {
-	const Operands o = TwoEmbeddings(fcinfo);
-	PG_RETURN_FLOAT8(dist::InnerProduct(o.a, o.b));
+	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const double result = dist::InnerProduct(o.a, o.b); // compute
+	PG_RETURN_FLOAT8(result); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_negative_inner_product)
 {
-	const Operands o = TwoEmbeddings(fcinfo);
-	PG_RETURN_FLOAT8(dist::NegativeInnerProduct(o.a, o.b));
+	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const double result = dist::NegativeInnerProduct(o.a, o.b); // compute
+	PG_RETURN_FLOAT8(result); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_dims)
 {
-	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
-	PG_RETURN_INT32(e->dims);
+	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0); // fetch
+	PG_RETURN_INT32(e->dims); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_norm)
 {
-	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
-	PG_RETURN_FLOAT8(dist::Norm(EmbeddingSpan(e)));
+	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0); // fetch
+	const double norm = dist::Norm(EmbeddingSpan(e)); // compute
+	PG_RETURN_FLOAT8(norm); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_normalize)
 {
-	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
+	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0); // fetch
+	// compute, into a result allocated without a longjmp
 	EmbeddingHeader *result = agentgres::pg::NewEmbedding(static_cast<std::size_t>(e->dims));
 	dist::Normalize(EmbeddingSpan(e), {agentgres::pg::EmbeddingValues(result), static_cast<std::size_t>(e->dims)});
-	PG_RETURN_POINTER(result);
+	PG_RETURN_POINTER(result); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_cmp)
 {
-	PG_RETURN_INT32(CompareArgs(fcinfo));
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_INT32(order); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_lt)
 {
-	PG_RETURN_BOOL(CompareArgs(fcinfo) < 0);
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_BOOL(order < 0); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_le)
 {
-	PG_RETURN_BOOL(CompareArgs(fcinfo) <= 0);
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_BOOL(order <= 0); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_eq)
 {
-	PG_RETURN_BOOL(CompareArgs(fcinfo) == 0);
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_BOOL(order == 0); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_ne)
 {
-	PG_RETURN_BOOL(CompareArgs(fcinfo) != 0);
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_BOOL(order != 0); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_ge)
 {
-	PG_RETURN_BOOL(CompareArgs(fcinfo) >= 0);
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_BOOL(order >= 0); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_gt)
 {
-	PG_RETURN_BOOL(CompareArgs(fcinfo) > 0);
+	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
+	const int order = Compare(o.a, o.b); // compute
+	PG_RETURN_BOOL(order > 0); // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_kernel_isa)
 {
-	PG_RETURN_TEXT_P(cstring_to_text(dist::Active().name));
+	const char *name = dist::Active().name; // compute
+	PG_RETURN_TEXT_P(cstring_to_text(name)); // emit
 }

@@ -86,42 +86,76 @@ ArrayLength(ArrayType *array)
 	return ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
 }
 
+// Each double as a float4, or 22003 when a finite value does not fit. C++ only.
+void
+NarrowToFloats(std::span<const double> source, std::span<float> out)
+{
+	for (std::size_t i = 0; i < source.size(); ++i) {
+		const double v = source[i];
+		if (std::isfinite(v) && std::fabs(v) > FLT_MAX) {
+			char text[32];
+			const auto result = std::to_chars(text, text + sizeof text, v);
+			throw core::Error(core::ErrorCode::kNumericValueOutOfRange,
+			                  "\"" + std::string(text, result.ptr) + "\" is out of range for type embedding");
+		}
+		out[i] = static_cast<float>(v);
+	}
+}
+
 } // namespace
 
 // embedding_in(cstring, oid, integer): the text form "[1,2,3]".
 AGENTGRES_FUNCTION(agentgres_embedding_in)
 {
+	// fetch (PostgreSQL)
 	const char *literal = PG_GETARG_CSTRING(0);
 	const int32 typmod = PG_GETARG_INT32(2);
+
+	// compute (C++), into the result (allocated without a longjmp)
 	const std::vector<float> values = emb::ParseText(literal);
-	PG_RETURN_POINTER(FromFloats(values, typmod));
+	EmbeddingHeader *e = FromFloats(values, typmod);
+
+	// emit (PostgreSQL)
+	PG_RETURN_POINTER(e);
 }
 
 // embedding_out(embedding): the shortest text that round-trips exactly.
 AGENTGRES_FUNCTION(agentgres_embedding_out)
 {
+	// fetch (PostgreSQL)
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
+
+	// compute (C++), copied out without a longjmp while text is alive
 	const std::string text = emb::FormatText(EmbeddingSpan(e));
 	char *result = static_cast<char *>(AllocOrThrow(text.size() + 1));
 	std::memcpy(result, text.c_str(), text.size() + 1);
+
+	// emit (PostgreSQL)
 	PG_RETURN_CSTRING(result);
 }
 
 // embedding_typmod_in(cstring[]): embedding(n) with 1 <= n <= 16000.
 AGENTGRES_FUNCTION(agentgres_embedding_typmod_in)
 {
+	// fetch (PostgreSQL)
 	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
 	int count = 0;
 	int32 *modifiers = ArrayGetIntegerTypmods(array, &count);
 	if (count != 1)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier"),
 		        errdetail("Type embedding takes exactly one modifier, its number of dimensions."));
-	PG_RETURN_INT32(emb::ValidateTypmod(modifiers[0]));
+
+	// compute (C++)
+	const int32 typmod = emb::ValidateTypmod(modifiers[0]);
+
+	// emit (PostgreSQL)
+	PG_RETURN_INT32(typmod);
 }
 
 // embedding_typmod_out(integer): "(n)".
 AGENTGRES_FUNCTION(agentgres_embedding_typmod_out)
 {
+	// fetch, then emit (PostgreSQL): nothing to compute
 	const int32 typmod = PG_GETARG_INT32(0);
 	PG_RETURN_CSTRING(typmod < 0 ? pstrdup("") : psprintf("(%d)", typmod));
 }
@@ -129,6 +163,9 @@ AGENTGRES_FUNCTION(agentgres_embedding_typmod_out)
 // embedding_recv(internal, oid, integer): int16 dims, int16 reserved, float4s.
 AGENTGRES_FUNCTION(agentgres_embedding_recv)
 {
+	// fetch (PostgreSQL): the header, checked before the size it implies is
+	// allocated, then the elements straight into the result (pq_getmsgfloat4
+	// errors on short input; no C++ object is alive here)
 	StringInfo buffer = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
 	const int32 typmod = PG_GETARG_INT32(2);
 	const int16 dims = static_cast<int16>(pq_getmsgint(buffer, 2));
@@ -141,14 +178,19 @@ AGENTGRES_FUNCTION(agentgres_embedding_recv)
 	EmbeddingHeader *e = NewEmbedding(static_cast<std::size_t>(dims));
 	float *values = EmbeddingValues(e);
 	for (int16 i = 0; i < dims; ++i)
-		values[i] = pq_getmsgfloat4(buffer); // errors on short input; no C++ object is alive here
+		values[i] = pq_getmsgfloat4(buffer);
+
+	// compute (C++)
 	emb::CheckFinite(EmbeddingSpan(e));
+
+	// emit (PostgreSQL)
 	PG_RETURN_POINTER(e);
 }
 
 // embedding_send(embedding)
 AGENTGRES_FUNCTION(agentgres_embedding_send)
 {
+	// fetch, then emit (PostgreSQL): the binary form is the stored form
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
 	StringInfoData buffer;
 	pq_begintypsend(&buffer);
@@ -163,52 +205,60 @@ AGENTGRES_FUNCTION(agentgres_embedding_send)
 // embedding(embedding, integer, boolean): the typmod coercion cast.
 AGENTGRES_FUNCTION(agentgres_embedding_typmod_cast)
 {
+	// fetch (PostgreSQL)
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
-	emb::CheckTypmod(PG_GETARG_INT32(1), static_cast<std::size_t>(e->dims));
+	const int32 typmod = PG_GETARG_INT32(1);
+
+	// compute (C++)
+	emb::CheckTypmod(typmod, static_cast<std::size_t>(e->dims));
+
+	// emit (PostgreSQL)
 	PG_RETURN_POINTER(e);
 }
 
 // real[] -> embedding
 AGENTGRES_FUNCTION(agentgres_float4_array_to_embedding)
 {
+	// fetch (PostgreSQL)
 	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
 	const int32 typmod = PG_GETARG_INT32(1);
 	CheckCastableArray(array);
 	const std::span<const float> values(reinterpret_cast<const float *>(ARR_DATA_PTR(array)),
 	                                    static_cast<std::size_t>(ArrayLength(array)));
-	PG_RETURN_POINTER(FromFloats(values, typmod));
+
+	// compute (C++), into the result
+	EmbeddingHeader *e = FromFloats(values, typmod);
+
+	// emit (PostgreSQL)
+	PG_RETURN_POINTER(e);
 }
 
 // double precision[] -> embedding: each element must fit in float4.
 AGENTGRES_FUNCTION(agentgres_float8_array_to_embedding)
 {
+	// fetch (PostgreSQL)
 	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
 	const int32 typmod = PG_GETARG_INT32(1);
 	CheckCastableArray(array);
-	const auto count = static_cast<std::size_t>(ArrayLength(array));
-	emb::CheckDimensions(static_cast<std::int64_t>(count));
-	const auto *source = reinterpret_cast<const double *>(ARR_DATA_PTR(array));
-	EmbeddingHeader *e = NewEmbedding(count);
-	float *values = EmbeddingValues(e);
-	for (std::size_t i = 0; i < count; ++i) {
-		const double v = source[i];
-		if (std::isfinite(v) && std::fabs(v) > FLT_MAX)
-		{
-			char text[32];
-			const auto result = std::to_chars(text, text + sizeof text, v);
-			throw core::Error(core::ErrorCode::kNumericValueOutOfRange,
-			                  "\"" + std::string(text, result.ptr) + "\" is out of range for type embedding");
-		}
-		values[i] = static_cast<float>(v);
-	}
+	const std::span<const double> source(reinterpret_cast<const double *>(ARR_DATA_PTR(array)),
+	                                     static_cast<std::size_t>(ArrayLength(array)));
+
+	// compute (C++), into the result
+	emb::CheckDimensions(static_cast<std::int64_t>(source.size()));
+	EmbeddingHeader *e = NewEmbedding(source.size());
+	NarrowToFloats(source, {EmbeddingValues(e), source.size()});
 	emb::CheckFinite(EmbeddingSpan(e));
-	emb::CheckTypmod(typmod, count);
+	emb::CheckTypmod(typmod, source.size());
+
+	// emit (PostgreSQL)
 	PG_RETURN_POINTER(e);
 }
 
 // embedding -> real[]
 AGENTGRES_FUNCTION(agentgres_embedding_to_float4_array)
 {
+	// fetch, then emit (PostgreSQL): a copy of the elements
+	// fetch, then emit (PostgreSQL): a copy of the elements
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
 	Datum *datums = static_cast<Datum *>(palloc(sizeof(Datum) * static_cast<std::size_t>(e->dims)));
 	const float *values = EmbeddingValues(e);

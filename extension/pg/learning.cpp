@@ -14,11 +14,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <set>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/learning.hpp"
+#include "core/recommend.hpp"
 #include "boundary.hpp"
 #include "spi.hpp"
 #include "learning.hpp"
@@ -169,7 +169,7 @@ enum class Prediction { kSuccess, kDuration };
 Datum
 Predict(FunctionCallInfo fcinfo, Prediction what)
 {
-	// NULL task type or agents: nothing to predict.
+	// fetch (PostgreSQL): arguments. NULL task type or agents: nothing to predict.
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	text *task_type = PG_GETARG_TEXT_PP(0);
@@ -186,11 +186,17 @@ Predict(FunctionCallInfo fcinfo, Prediction what)
 	if (has_complexity && !std::isfinite(complexity))
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
 
+	// fetch through SPI (PostgreSQL under PgCall, on a cache miss): the model
 	const auto model = LoadModel(model_name);
+
+	// compute (C++)
 	const std::vector<std::string_view> names = Views(agents);
 	const learning::Query query{agentgres::pg::VarlenaView(task_type), names,
 	                            has_complexity ? std::optional<double>(complexity) : std::nullopt};
-	PG_RETURN_FLOAT8(what == Prediction::kSuccess ? model->PredictSuccess(query) : model->EstimateDuration(query));
+	const double value = what == Prediction::kSuccess ? model->PredictSuccess(query) : model->EstimateDuration(query);
+
+	// emit (PostgreSQL)
+	PG_RETURN_FLOAT8(value);
 }
 
 // --- training --------------------------------------------------------------------
@@ -276,13 +282,6 @@ StoreModel(const char *name, const char *model_json, const char *report_json)
 
 // --- recommendation --------------------------------------------------------------
 
-struct Candidate {
-	std::vector<std::string> agents;
-	std::int64_t support = 0;
-	double p_success = 0;
-	double duration_s = 0;
-};
-
 struct History {
 	std::int64_t total;
 	std::int32_t min_history;
@@ -311,70 +310,48 @@ ReadHistory(const char *task_type)
 	return h;
 }
 
-// Appends the agent sets seen for the task type (most frequent first).
+// Appends the teams seen for the task type, as sets (distinct agents in "C"
+// order), most frequent first: the orderings are grouped first, so only the
+// distinct orderings are sorted.
 void
-ReadSeenSets(const char *task_type, int32 max_agents, std::vector<Candidate> &out)
+ReadSeenTeams(const char *task_type, int32 max_agents, std::vector<learning::SeenTeam> &out)
 {
 	ConnectSpi();
 	Oid types[2] = {TEXTOID, INT4OID};
 	Datum values[2] = {CStringGetTextDatum(task_type), Int32GetDatum(max_agents)};
-	SPI_execute_with_args("SELECT agents, count(*) FROM agentgres.executions WHERE task_type = $1 "
-	                      "AND cardinality(agents) <= $2 GROUP BY agents ORDER BY count(*) DESC, agents LIMIT 200",
+	SPI_execute_with_args("WITH orderings AS (SELECT agents, count(*) AS n FROM agentgres.executions "
+	                      "WHERE task_type = $1 GROUP BY agents), "
+	                      "teams AS (SELECT ARRAY(SELECT DISTINCT a COLLATE \"C\" FROM unnest(agents) AS a "
+	                      "WHERE a IS NOT NULL ORDER BY 1) AS team, n FROM orderings) "
+	                      "SELECT team, sum(n)::bigint FROM teams WHERE cardinality(team) BETWEEN 1 AND $2 "
+	                      "GROUP BY team ORDER BY 2 DESC, team LIMIT 200",
 	                      2, types, values, nullptr, true, 0);
 	for (uint64 i = 0; i < SPI_processed; ++i) {
 		bool is_null = false;
 		HeapTuple t = SPI_tuptable->vals[i];
 		TextArray array = ReadTextArray(DatumGetArrayTypeP(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &is_null)));
 		DetoastElements(array);
-		const int64 support = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &is_null));
-		// From here to the end of the iteration: C++ only, no PostgreSQL call.
-		Candidate c;
-		for (int a = 0; a < array.count; ++a)
-			if (!array.nulls[a])
-				c.agents.emplace_back(agentgres::pg::VarlenaView(reinterpret_cast<text *>(DatumGetPointer(array.elements[a]))));
-		c.support = support;
-		out.push_back(std::move(c));
+		const int64 executions = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &is_null));
+		// No PostgreSQL call from here to the end of the iteration: the team
+		// is a C++ object.
+		learning::SeenTeam team;
+		for (const std::string_view name : Views(array))
+			team.agents.emplace_back(name);
+		team.executions = executions;
+		out.push_back(std::move(team));
 	}
 	SPI_finish();
 }
 
+// One row per team into the materialized result set. PostgreSQL phase.
 void
-Score(const learning::Model &model, std::string_view task_type, std::optional<double> complexity, Candidate &c)
+EmitRecommendations(ReturnSetInfo *result, const std::vector<learning::Recommendation> &teams)
 {
-	std::vector<std::string_view> names(c.agents.begin(), c.agents.end());
-	const learning::Model::Prediction p = model.Predict({task_type, names, complexity});
-	c.p_success = p.p_success;
-	c.duration_s = p.duration_s;
-}
-
-// Sets built greedily: start from the best single agent, then add the agent
-// that raises predicted success most, while it still rises.
-void
-GreedySets(const learning::Model &model, std::string_view task_type, std::optional<double> complexity,
-           std::size_t max_agents, std::vector<Candidate> &out)
-{
-	const std::vector<std::string> &pool = model.space.agents();
-	Candidate current;
-	double best_p = -1;
-	while (current.agents.size() < max_agents) {
-		Candidate best_next;
-		bool found = false;
-		for (const std::string &agent : pool) {
-			if (std::find(current.agents.begin(), current.agents.end(), agent) != current.agents.end())
-				continue;
-			Candidate trial = current;
-			trial.agents.push_back(agent);
-			Score(model, task_type, complexity, trial);
-			if (!found || trial.p_success > best_next.p_success) {
-				best_next = std::move(trial);
-				found = true;
-			}
-		}
-		if (!found || best_next.p_success <= best_p)
-			break;
-		best_p = best_next.p_success;
-		current = best_next;
-		out.push_back(current);
+	for (const learning::Recommendation &team : teams) {
+		Datum values[4] = {TextArrayDatum(team.agents), Float8GetDatum(team.p_success),
+		                   Float8GetDatum(team.duration_s), Int64GetDatum(team.support)};
+		bool nulls[4] = {false, false, false, false};
+		tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
 	}
 }
 
@@ -403,6 +380,7 @@ AGENTGRES_FUNCTION(agentgres_estimate_duration)
 // train_success_model(model_name, max_rows, l2) -> jsonb report
 AGENTGRES_FUNCTION(agentgres_train_success_model)
 {
+	// fetch (PostgreSQL): arguments
 	const char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	const int32 max_rows = PG_GETARG_INT32(1);
 	const double l2 = PG_GETARG_FLOAT8(2);
@@ -413,19 +391,33 @@ AGENTGRES_FUNCTION(agentgres_train_success_model)
 	if (!std::isfinite(l2) || l2 <= 0)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "l2 must be a positive number");
 
+	// fetch through SPI (PostgreSQL under PgCall): the executions
 	learning::TrainingData data;
 	std::vector<std::string_view> scratch;
 	PgCall([&] { LoadExecutions(data, scratch, max_rows); });
+
+	// compute (C++)
 	learning::TrainOptions options;
 	options.l2 = l2;
 	const learning::TrainResult result = learning::Train(data, options);
 	const std::string model_json = result.model.ToJson();
-	return PgCall([&] { return StoreModel(name, model_json.c_str(), result.report_json.c_str()); });
+
+	// emit (PostgreSQL, SPI): store the model, say when its figures mean
+	// nothing, return the report
+	return PgCall([&] {
+		const Datum report = StoreModel(name, model_json.c_str(), result.report_json.c_str());
+		if (!result.meaningful)
+			ereport(WARNING, errmsg("the quality figures of model \"%s\" are not meaningful", name),
+			        errdetail_internal("%s", result.warning.c_str()),
+			        errhint("Train on more executions, or with a larger max_rows."));
+		return report;
+	});
 }
 
 // recommend_agents(task_type, complexity, k, max_agents)
 AGENTGRES_FUNCTION(agentgres_recommend_agents)
 {
+	// fetch (PostgreSQL): arguments and the result set
 	InitMaterializedSRF(fcinfo, 0);
 	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	if (PG_ARGISNULL(0))
@@ -442,6 +434,7 @@ AGENTGRES_FUNCTION(agentgres_recommend_agents)
 	if (has_complexity && !std::isfinite(complexity))
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
 
+	// fetch through SPI (PostgreSQL under PgCall): settings, model, seen teams
 	const History history = PgCall([&] { return ReadHistory(task_type); });
 	if (std::strcmp(history.mode, "recommend") != 0 && std::strcmp(history.mode, "adapt") != 0) {
 		PgCall([&] {
@@ -466,36 +459,16 @@ AGENTGRES_FUNCTION(agentgres_recommend_agents)
 		});
 		return static_cast<Datum>(0);
 	}
-	const std::optional<double> c = has_complexity ? std::optional<double>(complexity) : std::nullopt;
+	std::vector<learning::SeenTeam> seen;
+	PgCall([&] { ReadSeenTeams(task_type, max_agents, seen); });
 
-	std::vector<Candidate> candidates;
-	PgCall([&] { ReadSeenSets(task_type, max_agents, candidates); });
-	std::set<std::vector<std::string>> seen; // teams in their recorded order
-	for (Candidate &candidate : candidates) {
-		Score(*model, task_type, c, candidate);
-		seen.insert(candidate.agents);
-	}
-	std::vector<Candidate> greedy;
-	GreedySets(*model, task_type, c, static_cast<std::size_t>(max_agents), greedy);
-	for (Candidate &g : greedy)
-		if (seen.insert(g.agents).second)
-			candidates.push_back(std::move(g));
-	std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate &a, const Candidate &b) {
-		if (a.p_success != b.p_success)
-			return a.p_success > b.p_success;
-		return a.duration_s < b.duration_s;
-	});
-	if (candidates.size() > static_cast<std::size_t>(k))
-		candidates.resize(static_cast<std::size_t>(k));
+	// compute (C++)
+	const learning::RecommendRequest request{task_type,
+	                                         has_complexity ? std::optional<double>(complexity) : std::nullopt,
+	                                         static_cast<std::size_t>(k), static_cast<std::size_t>(max_agents)};
+	const std::vector<learning::Recommendation> teams = learning::Recommend(*model, request, seen);
 
-	PgCall([&] {
-		for (const Candidate &candidate : candidates) {
-			Datum values[4] = {TextArrayDatum(candidate.agents),
-			                   Float8GetDatum(candidate.p_success), Float8GetDatum(candidate.duration_s),
-			                   Int64GetDatum(candidate.support)};
-			bool nulls[4] = {false, false, false, false};
-			tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
-		}
-	});
+	// emit (PostgreSQL)
+	PgCall([&] { EmitRecommendations(result, teams); });
 	return static_cast<Datum>(0);
 }

@@ -69,6 +69,7 @@ NewState(MemoryContext context, Accumulator &&initial)
 // pattern_transition(state, task_type, agents, success, duration_s, error, max_size)
 AGENTGRES_FUNCTION(agentgres_pattern_transition)
 {
+	// fetch (PostgreSQL): the arguments, agent names detoasted in place
 	MemoryContext context = AggregateContext(fcinfo);
 	Accumulator *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Accumulator *>(PG_GETARG_POINTER(0));
 	const int max_size = PG_ARGISNULL(6) ? 3 : PG_GETARG_INT32(6);
@@ -90,7 +91,8 @@ AGENTGRES_FUNCTION(agentgres_pattern_transition)
 	    PG_ARGISNULL(4) ? std::nullopt : std::optional<double>(PG_GETARG_FLOAT8(4));
 	const bool success = skip ? false : PG_GETARG_BOOL(3);
 
-	// C++ from here on.
+	// compute (C++): the state is created in the aggregate context (its
+	// registration under PgCall) and updated
 	Accumulator::ValidateMaxSize(max_size);
 	if (state == nullptr)
 		state = NewState(context, Accumulator());
@@ -105,6 +107,8 @@ AGENTGRES_FUNCTION(agentgres_pattern_transition)
 	if (!names.empty())
 		state->Add(agentgres::pg::VarlenaView(task_type), names, success, duration,
 		           error ? std::optional<std::string_view>(agentgres::pg::VarlenaView(error)) : std::nullopt, max_size);
+
+	// emit (PostgreSQL)
 	PG_RETURN_POINTER(state);
 }
 
@@ -112,6 +116,7 @@ AGENTGRES_FUNCTION(agentgres_pattern_transition)
 // modifying the second).
 AGENTGRES_FUNCTION(agentgres_pattern_combine)
 {
+	// fetch (PostgreSQL)
 	MemoryContext context = AggregateContext(fcinfo);
 	Accumulator *a = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<Accumulator *>(PG_GETARG_POINTER(0));
 	Accumulator *b = PG_ARGISNULL(1) ? nullptr : reinterpret_cast<Accumulator *>(PG_GETARG_POINTER(1));
@@ -120,9 +125,13 @@ AGENTGRES_FUNCTION(agentgres_pattern_combine)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
+
+	// compute (C++)
 	if (a == nullptr)
 		a = NewState(context, Accumulator());
 	a->Merge(*b);
+
+	// emit (PostgreSQL)
 	PG_RETURN_POINTER(a);
 }
 
@@ -130,19 +139,28 @@ AGENTGRES_FUNCTION(agentgres_pattern_combine)
 // from no rows at all, becomes an empty summary).
 AGENTGRES_FUNCTION(agentgres_pattern_serialize)
 {
-	if (PG_ARGISNULL(0))
-		PG_RETURN_BYTEA_P(agentgres::pg::NewVarlena(Accumulator().Serialize()));
-	const auto *state = reinterpret_cast<const Accumulator *>(PG_GETARG_POINTER(0));
-	PG_RETURN_BYTEA_P(agentgres::pg::NewVarlena(state->Serialize()));
+	// fetch (PostgreSQL)
+	const auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<const Accumulator *>(PG_GETARG_POINTER(0));
+
+	// compute (C++), copied into a bytea allocated without a longjmp
+	bytea *bytes = agentgres::pg::NewVarlena(state == nullptr ? Accumulator().Serialize() : state->Serialize());
+
+	// emit (PostgreSQL)
+	PG_RETURN_BYTEA_P(bytes);
 }
 
 // pattern_deserialize(bytea, internal) -> state
 AGENTGRES_FUNCTION(agentgres_pattern_deserialize)
 {
+	// fetch (PostgreSQL)
 	MemoryContext context = AggregateContext(fcinfo);
 	bytea *bytes = PG_GETARG_BYTEA_PP(0);
-	PG_RETURN_POINTER(
-	    NewState(context, Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes))));
+
+	// compute (C++)
+	Accumulator *state = NewState(context, Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes)));
+
+	// emit (PostgreSQL)
+	PG_RETURN_POINTER(state);
 }
 
 // pattern_rows(summary bytea, min_support integer, max_size integer): the
@@ -150,17 +168,23 @@ AGENTGRES_FUNCTION(agentgres_pattern_deserialize)
 // max_size is an error even when there are no executions to aggregate).
 AGENTGRES_FUNCTION(agentgres_pattern_rows)
 {
+	// fetch (PostgreSQL): arguments and the result set
 	bytea *bytes = PG_GETARG_BYTEA_PP(0);
 	const int32 min_support = PG_GETARG_INT32(1);
 	const int32 max_size = PG_GETARG_INT32(2);
 	InitMaterializedSRF(fcinfo, 0);
 	auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+
+	// compute (C++)
 	if (min_support < 1)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "min_support must be at least 1",
 		                  "min_support was " + std::to_string(min_support) + ".");
 	Accumulator::ValidateMaxSize(max_size);
 	const Accumulator state = Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes));
-	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support), max_size, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
+	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support), max_size,
+	                                                                   [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
+
+	// emit (PostgreSQL)
 	PgCall([&] {
 		MemoryContext row_context =
 		    AllocSetContextCreate(CurrentMemoryContext, "agentgres pattern row", ALLOCSET_SMALL_SIZES);

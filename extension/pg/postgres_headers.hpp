@@ -15,3 +15,9 @@ extern "C" {
 #include "utils/elog.h"
 #include "utils/memutils.h"
 }
+
+// Supported majors, as Makefile.pgxs checks too: top_k reads heap pages with
+// heapgetpage(), which PostgreSQL 17 replaced.
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 170000
+#error "agentgres supports PostgreSQL 15 and 16"
+#endif

@@ -116,11 +116,30 @@ CollectLists(FunctionCallInfo fcinfo, int first)
 	return out;
 }
 
-// Emits the fused rows into the materialized result set.
-void
-EmitRows(FunctionCallInfo fcinfo, const rrf::FusedRows &fused)
+// Fuses the collected lists with the given constant and weights (nullptr
+// weights means 1 for every list). C++ only.
+rrf::FusedRows
+Fuse(const ListArguments &arguments, int k, const double *weights)
 {
-	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	std::vector<rrf::RankedList> lists;
+	lists.reserve(static_cast<std::size_t>(arguments.count));
+	for (int i = 0; i < arguments.count; ++i) {
+		const ListArgument &a = arguments.lists[i];
+		const auto length = static_cast<std::size_t>(a.length);
+		lists.push_back(rrf::RankedList{a.is_null, {a.ids, length}, {a.element_is_null, length}});
+	}
+	std::vector<double> weight_vector;
+	if (weights == nullptr)
+		weight_vector.assign(lists.size(), 1.0);
+	return rrf::Fuse(lists, weights == nullptr ? std::span<const double>(weight_vector)
+	                                           : std::span<const double>(weights, lists.size()),
+	                 k);
+}
+
+// Emits the fused rows into the materialized result set. PostgreSQL phase.
+void
+EmitRows(ReturnSetInfo *result_info, const rrf::FusedRows &fused)
+{
 	const int list_count = static_cast<int>(fused.list_count);
 	Datum *rank_datums = static_cast<Datum *>(palloc(sizeof(Datum) * (list_count + 1)));
 	bool *rank_nulls = static_cast<bool *>(palloc(sizeof(bool) * (list_count + 1)));
@@ -143,42 +162,28 @@ EmitRows(FunctionCallInfo fcinfo, const rrf::FusedRows &fused)
 	}
 }
 
-// Fuses the collected lists with the given constant and weights (nullptr
-// weights means 1 for every list).
-Datum
-FuseAndEmit(FunctionCallInfo fcinfo, const ListArguments &arguments, int k, const double *weights)
-{
-	std::vector<rrf::RankedList> lists;
-	lists.reserve(static_cast<std::size_t>(arguments.count));
-	for (int i = 0; i < arguments.count; ++i) {
-		const ListArgument &a = arguments.lists[i];
-		const auto length = static_cast<std::size_t>(a.length);
-		lists.push_back(rrf::RankedList{a.is_null, {a.ids, length}, {a.element_is_null, length}});
-	}
-	std::vector<double> weight_vector;
-	if (weights == nullptr)
-		weight_vector.assign(lists.size(), 1.0);
-	const rrf::FusedRows fused =
-	    rrf::Fuse(lists, weights == nullptr ? std::span<const double>(weight_vector)
-	                                        : std::span<const double>(weights, lists.size()),
-	              k);
-	PgCall([&] { EmitRows(fcinfo, fused); });
-	return static_cast<Datum>(0);
-}
-
 } // namespace
 
 // rrf(VARIADIC lists "any"): k = 60, all weights 1.
 AGENTGRES_FUNCTION(agentgres_rrf)
 {
+	// fetch (PostgreSQL): the lists and the result set
 	InitMaterializedSRF(fcinfo, 0);
+	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	const ListArguments arguments = CollectLists(fcinfo, 0);
-	return FuseAndEmit(fcinfo, arguments, rrf::kDefaultK, nullptr);
+
+	// compute (C++)
+	const rrf::FusedRows fused = Fuse(arguments, rrf::kDefaultK, nullptr);
+
+	// emit (PostgreSQL)
+	PgCall([&] { EmitRows(result_info, fused); });
+	return static_cast<Datum>(0);
 }
 
 // rrf_weighted(k integer, weights double precision[], VARIADIC lists "any").
 AGENTGRES_FUNCTION(agentgres_rrf_weighted)
 {
+	// fetch (PostgreSQL): k, the weights, the lists and the result set
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("rrf constant k must not be null"));
 	if (PG_ARGISNULL(1))
@@ -192,10 +197,17 @@ AGENTGRES_FUNCTION(agentgres_rrf_weighted)
 	const int weight_count = ARR_NDIM(weight_array) == 0 ? 0 : ARR_DIMS(weight_array)[0];
 	const auto *weights = reinterpret_cast<const double *>(ARR_DATA_PTR(weight_array));
 	InitMaterializedSRF(fcinfo, 0);
+	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	const ListArguments arguments = CollectLists(fcinfo, 2);
+
+	// compute (C++)
 	if (weight_count != arguments.count)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue,
 		                  "number of weights (" + std::to_string(weight_count) + ") does not match number of lists (" +
 		                      std::to_string(arguments.count) + ")");
-	return FuseAndEmit(fcinfo, arguments, k, weights);
+	const rrf::FusedRows fused = Fuse(arguments, k, weights);
+
+	// emit (PostgreSQL)
+	PgCall([&] { EmitRows(result_info, fused); });
+	return static_cast<Datum>(0);
 }

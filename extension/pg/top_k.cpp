@@ -285,8 +285,8 @@ ScanRelation(ScanPlan &plan, Oid embedding_type)
 
 AGENTGRES_FUNCTION(agentgres_top_k)
 {
-	// Arguments and the result set first: PostgreSQL calls while no C++
-	// object is alive.
+	// fetch (PostgreSQL): arguments and the result set, while no C++ object
+	// is alive
 	const Oid relid = PG_GETARG_OID(0);
 	const char *id_column = NameStr(*PG_GETARG_NAME(1));
 	const char *vector_column = NameStr(*PG_GETARG_NAME(2));
@@ -299,6 +299,8 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 	InitMaterializedSRF(fcinfo, 0);
 	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 
+	// compute (C++): the kernel scores the rows the scan reads through
+	// PostgreSQL (fetch through the heap or SPI, under PgCall)
 	const dist::Metric metric = dist::ParseMetric(metric_name);
 	if (k < 0)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "k must not be negative",
@@ -316,6 +318,8 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 		PgCall([&] { ScanRelation(plan, embedding_type); });
 
 	const std::vector<core::Neighbor> neighbors = selector.TakeSorted();
+
+	// emit (PostgreSQL)
 	PgCall([&] {
 		for (const core::Neighbor &n : neighbors) {
 			Datum values[2] = {Int64GetDatum(n.id), Float8GetDatum(n.distance)};

@@ -1,11 +1,13 @@
--- The C++/PostgreSQL boundary in both directions.
+-- The C++/PostgreSQL boundary in both directions. The test entry points live
+-- in agentgres_test.so (tests/module), which the test harness installs; the
+-- production agentgres.so does not have them.
 SET search_path = agentgres, public;
 CREATE FUNCTION pg_temp.test_throw(text) RETURNS integer
-	AS '$libdir/agentgres', 'agentgres_test_throw' LANGUAGE C STRICT;
+	AS '$libdir/agentgres_test', 'agentgres_test_throw' LANGUAGE C STRICT;
 CREATE FUNCTION pg_temp.test_pg_error_in_cpp(text) RETURNS bigint
-	AS '$libdir/agentgres', 'agentgres_test_pg_error_in_cpp' LANGUAGE C STRICT;
+	AS '$libdir/agentgres_test', 'agentgres_test_pg_error_in_cpp' LANGUAGE C STRICT;
 CREATE FUNCTION pg_temp.live_selectors() RETURNS bigint
-	AS '$libdir/agentgres', 'agentgres_test_live_selectors' LANGUAGE C STRICT;
+	AS '$libdir/agentgres_test', 'agentgres_test_live_selectors' LANGUAGE C STRICT;
 -- Runs a statement and reports how it failed: SQLSTATE, message, detail, hint.
 CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -35,6 +37,15 @@ SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''cancel'')');
 RESET statement_timeout;
 SELECT pg_temp.test_pg_error_in_cpp('division_by_zero');
 SELECT pg_temp.live_selectors();
+-- copying the error fails too (as if out of memory): PgCall still unwinds
+-- the C++ objects, reports 53200, and leaves no error state behind
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''copy_fails'')');
+SELECT pg_temp.test_pg_error_in_cpp('copy_fails');
+SELECT pg_temp.live_selectors();
+SELECT pg_temp.outcome('SELECT pg_temp.test_pg_error_in_cpp(''division_by_zero'')');
+-- the production module has none of the test entry points
+SELECT split_part(pg_temp.outcome($$CREATE FUNCTION pg_temp.leaked() RETURNS integer
+	AS '$libdir/agentgres', 'agentgres_test_throw' LANGUAGE C STRICT$$), ' | ', 1) AS undefined_function;
 
 -- the same inside a transaction: the transaction is aborted, not corrupted
 BEGIN;
@@ -61,6 +72,11 @@ SET statement_timeout = '200ms';
 SELECT * FROM top_k('slow', 'id', 'e', '[1,1]', 3, 'l2');
 RESET statement_timeout;
 SELECT pg_temp.live_selectors();
+-- live_selectors counts agentgres.so's selectors too (one counter for both
+-- modules): evaluated per row inside a top_k scan, it sees top_k's selector
+CREATE VIEW probe AS SELECT id, e FROM boom_base WHERE id <= 3 AND pg_temp.live_selectors() = 1;
+SELECT count(*) AS rows_seen_with_one_live_selector FROM top_k('probe', 'id', 'e', '[1,1]', 3, 'l2');
+DROP VIEW probe;
 DROP VIEW slow;
 DROP VIEW boom;
 DROP TABLE boom_base;

@@ -95,11 +95,29 @@ SELECT train_success_model('m', 100, 0);
 SELECT train_success_model('m', 100, 'NaN');
 -- max_rows bounds the training set to the most recent executions
 SELECT (train_success_model('recent', 500) ->> 'n')::int AS n_recent;
+-- quality figures are meaningful only with enough holdout rows of each
+-- outcome: on 30 rows the report and a WARNING say they are not
+SELECT r -> 'meaningful' AS meaningful, r ->> 'warning' AS warning, (r ->> 'n')::int AS n,
+       least((r ->> 'holdout_successes')::int, (r ->> 'holdout_failures')::int) < 10 AS small_holdout
+FROM train_success_model('tiny', max_rows => 30) AS r;
+SELECT name, metrics -> 'meaningful' AS meaningful, metrics ? 'warning' AS warned FROM models ORDER BY name;
 
 -- recommendations: ranked by predicted success, with their support
 SELECT agents, round(p_success::numeric, 2) > 0.85 AS likely, support > 0 AS seen
 FROM recommend_agents('code_change', 5, 3, 3);
 SELECT agents FROM recommend_agents('code_change', 5, 1, 3);
+-- a team is a set: the same agents recorded in different orders make one
+-- candidate, shown in name order, with the executions of every order as its
+-- support; k teams are k distinct sets
+SELECT count(DISTINCT agents) AS orderings_of_one_team FROM executions
+WHERE task_type = 'code_change' AND agents @> ARRAY['planner', 'coder', 'reviewer'] AND cardinality(agents) = 3;
+SELECT agents, support = (SELECT count(*) FROM executions e WHERE e.task_type = 'code_change'
+                          AND e.agents @> r.agents AND e.agents <@ r.agents) AS support_counts_every_order
+FROM recommend_agents('code_change', complexity => 5, k => 3) AS r;
+SELECT count(*) AS teams, count(DISTINCT agents) AS distinct_teams,
+       bool_and(agents = ARRAY(SELECT a FROM unnest(agents) AS a ORDER BY a COLLATE "C")) AS in_name_order,
+       bool_and(abs(p_success - predict_success('code_change', agents, 5)) < 1e-12) AS scored_as_shown
+FROM recommend_agents('code_change', complexity => 5, k => 20);
 SELECT count(*) FROM recommend_agents('code_change', NULL, 5, 1);
 SELECT recommend_agents('code_change', 5, 0);
 SELECT recommend_agents('code_change', 5, 5, 0);
