@@ -89,7 +89,8 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		std::fprintf(stderr, "usage: %s CORPUS [--min-template X] [--min-cluster Y] [--similarity S] [--verbose SOURCE]\n",
+		std::fprintf(stderr,
+		             "usage: %s CORPUS [--min-template X] [--min-cluster Y] [--similarity S] [--verbose SOURCE]\n",
 		             argv[0]);
 		return 2;
 	}
@@ -148,7 +149,8 @@ main(int argc, char **argv)
 		std::printf("%-14s %6zu %7zu %9.3f %9.3f %9.3f%s\n", source.c_str(), lines.size(), events.size(),
 		            static_cast<double>(c[0]) / static_cast<double>(lines.size()),
 		            static_cast<double>(c[1]) / static_cast<double>(lines.size()),
-		            static_cast<double>(c[2]) / static_cast<double>(lines.size()), kTuning.count(source) ? "  (tuning)" : "");
+		            static_cast<double>(c[2]) / static_cast<double>(lines.size()),
+		            kTuning.count(source) ? "  (tuning)" : "");
 		for (int m = 0; m < 3; ++m) {
 			totals[m].Add(c[m], lines.size());
 			(kTuning.count(source) ? tuning : held_out)[m].Add(c[m], lines.size());
@@ -183,8 +185,8 @@ main(int argc, char **argv)
 					++n;
 				}
 		const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-		std::printf("ErrorTemplate: %.0f ns per message (%zu messages, %zu bytes out)\n", ns / static_cast<double>(n), n,
-		            bytes);
+		std::printf("ErrorTemplate: %.0f ns per message (%zu messages, %zu bytes out)\n", ns / static_cast<double>(n),
+		            n, bytes);
 	}
 	const auto line = [](const char *name, const Score *s) {
 		std::printf("%-14s %6zu %7s %9.3f %9.3f %9.3f\n", name, s[0].total, "", s[0].Accuracy(), s[1].Accuracy(),

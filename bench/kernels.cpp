@@ -44,8 +44,14 @@ BM_StreamingRead(benchmark::State &state)
 	for (auto _ : state) {
 		float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
 		for (std::size_t i = 0; i < b.size(); i += 8) {
-			a0 += b[i]; a1 += b[i + 1]; a2 += b[i + 2]; a3 += b[i + 3];
-			a4 += b[i + 4]; a5 += b[i + 5]; a6 += b[i + 6]; a7 += b[i + 7];
+			a0 += b[i];
+			a1 += b[i + 1];
+			a2 += b[i + 2];
+			a3 += b[i + 3];
+			a4 += b[i + 4];
+			a5 += b[i + 5];
+			a6 += b[i + 6];
+			a7 += b[i + 7];
 		}
 		benchmark::DoNotOptimize(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
 	}
@@ -101,13 +107,16 @@ Register()
 			const std::string suffix = std::string("/") + name + "/" + std::to_string(dims);
 			benchmark::RegisterBenchmark(("Cosine" + suffix).c_str(),
 			                             [isa](benchmark::State &s) { BM_Scan<dist::Metric::kCosine>(s, isa); })
-			    ->Arg(dims)->Unit(benchmark::kMillisecond);
+			    ->Arg(dims)
+			    ->Unit(benchmark::kMillisecond);
 			benchmark::RegisterBenchmark(("L2" + suffix).c_str(),
 			                             [isa](benchmark::State &s) { BM_Scan<dist::Metric::kL2>(s, isa); })
-			    ->Arg(dims)->Unit(benchmark::kMillisecond);
+			    ->Arg(dims)
+			    ->Unit(benchmark::kMillisecond);
 			benchmark::RegisterBenchmark(("InnerProduct" + suffix).c_str(),
 			                             [isa](benchmark::State &s) { BM_Scan<dist::Metric::kInnerProduct>(s, isa); })
-			    ->Arg(dims)->Unit(benchmark::kMillisecond);
+			    ->Arg(dims)
+			    ->Unit(benchmark::kMillisecond);
 		}
 	}
 }

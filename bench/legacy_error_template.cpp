@@ -100,8 +100,8 @@ NumberAt(std::string_view s)
 std::size_t
 PathAt(std::string_view s)
 {
-	const bool starts = (s.size() > 1 && s[0] == '/' && (IsWordChar(s[1]) || s[1] == '.')) ||
-	                    s.substr(0, 2) == "./" || s.substr(0, 3) == "../" || s.substr(0, 2) == "~/" ||
+	const bool starts = (s.size() > 1 && s[0] == '/' && (IsWordChar(s[1]) || s[1] == '.')) || s.substr(0, 2) == "./" ||
+	                    s.substr(0, 3) == "../" || s.substr(0, 2) == "~/" ||
 	                    (s.size() > 2 && std::isalpha(static_cast<unsigned char>(s[0])) && s[1] == ':' &&
 	                     (s[2] == '\\' || s[2] == '/'));
 	if (!starts)

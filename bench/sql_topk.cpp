@@ -171,7 +171,8 @@ Load(PGconn *conn, const Options &o)
 			}
 		}
 		PutInt16(buffer, -1);
-		if (PQputCopyData(conn, buffer.data(), static_cast<int>(buffer.size())) != 1 || PQputCopyEnd(conn, nullptr) != 1)
+		if (PQputCopyData(conn, buffer.data(), static_cast<int>(buffer.size())) != 1 ||
+		    PQputCopyEnd(conn, nullptr) != 1)
 			Fail("COPY end", conn);
 		r = PQgetResult(conn);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -234,8 +235,14 @@ StreamingReadBandwidth()
 		const auto start = Clock::now();
 		float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
 		for (std::size_t i = 0; i < n; i += 8) {
-			a0 += data[i]; a1 += data[i + 1]; a2 += data[i + 2]; a3 += data[i + 3];
-			a4 += data[i + 4]; a5 += data[i + 5]; a6 += data[i + 6]; a7 += data[i + 7];
+			a0 += data[i];
+			a1 += data[i + 1];
+			a2 += data[i + 2];
+			a3 += data[i + 3];
+			a4 += data[i + 4];
+			a5 += data[i + 5];
+			a6 += data[i + 6];
+			a7 += data[i + 7];
 		}
 		sink = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
 		const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -281,7 +288,8 @@ main(int argc, char **argv)
 	Exec(conn, "CREATE EXTENSION IF NOT EXISTS pg_prewarm");
 	const int tables_needed = o.plain_sql_repeat > 0 ? 2 : 1;
 	const bool have =
-	    std::stoi(Scalar(conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('bench_vectors', 'bench_arrays')")) >=
+	    std::stoi(
+	        Scalar(conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('bench_vectors', 'bench_arrays')")) >=
 	        tables_needed &&
 	    Scalar(conn, "SELECT count(*) FROM bench_vectors") == std::to_string(o.rows);
 	if (!o.reuse || !have) {
@@ -305,13 +313,14 @@ main(int argc, char **argv)
 		            shared_buffers_mb, table_mb);
 
 	const std::string type = "::agentgres.embedding";
-	const std::string top_k_sql =
-	    "SELECT id FROM agentgres.top_k('bench_vectors', 'id', 'e', $1" + type + ", 10, 'cosine')";
+	const std::string top_k_sql = "SELECT id FROM agentgres.top_k('bench_vectors', 'id', 'e', $1" + type +
+	                              ", 10, 'cosine')";
 	const std::string operator_sql =
 	    "SELECT id FROM bench_vectors ORDER BY e OPERATOR(agentgres.<=>) $1" + type + " LIMIT 10";
 	const std::string plain_sql =
 	    "SELECT id FROM bench_arrays ORDER BY (SELECT 1 - sum(x * y) / sqrt(sum(x * x) * sum(y * y)) "
-	    "FROM unnest(a, ($1" + type + ")::real[]) AS u(x, y)) LIMIT 10";
+	    "FROM unnest(a, ($1" +
+	    type + ")::real[]) AS u(x, y)) LIMIT 10";
 
 	// Warm up, and check that all sides agree on the answer.
 	std::vector<std::vector<std::string>> a_top_k, a_operator, a_plain;
@@ -325,8 +334,8 @@ main(int argc, char **argv)
 
 	const double t_top_k = TimeQuery(conn, top_k_sql, o.repeat, o.dims, 1);
 	const double t_operator = TimeQuery(conn, operator_sql, o.repeat, o.dims, 1);
-	const double t_seq = TimeQuery(conn, "SELECT count(*) FROM bench_vectors WHERE $1::text IS NOT NULL", o.repeat,
-	                               o.dims, 1);
+	const double t_seq =
+	    TimeQuery(conn, "SELECT count(*) FROM bench_vectors WHERE $1::text IS NOT NULL", o.repeat, o.dims, 1);
 	double t_plain = 0;
 	bool plain_agrees = true;
 	if (o.plain_sql_repeat > 0) {

@@ -43,6 +43,13 @@ for f in "$AGENTGRES_ROOT"/tests/regress/sql/*.sql; do
 	grep -qx "test: $name" "$AGENTGRES_ROOT/tests/regress/schedule" || die "tests/regress/schedule misses $name"
 done
 
+# House style: .clang-format (Debian's clang-format 14) over every C++ file.
+log "style: clang-format --dry-run over every C++ file"
+set +e
+(cd "$AGENTGRES_ROOT" && git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror)
+record "style (clang-format)" $?
+set -e
+
 log "building with CMake (warnings are errors)"
 cmake -S "$AGENTGRES_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTGRES_WERROR=ON >/dev/null
 cmake --build "$BUILD" -j"$JOBS"

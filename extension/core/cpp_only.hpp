@@ -11,5 +11,6 @@
 // No include guard on purpose. CMakeLists.txt's tests prove that the wrong
 // order fails to build and that every core header starts with this include.
 #if defined(POSTGRES_H) || defined(POSTGRES_FE_H) || defined(C_H)
-#error "agentgres: an extension/core header was included after a PostgreSQL header; include core headers before the glue's headers"
+#error                                                                                                                 \
+    "agentgres: an extension/core header was included after a PostgreSQL header; include core headers before the glue's headers"
 #endif

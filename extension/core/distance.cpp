@@ -345,8 +345,8 @@ ParseMetric(std::string_view name)
 		return Metric::kL2;
 	if (name == "inner_product")
 		return Metric::kInnerProduct;
-	throw Error(ErrorCode::kInvalidParameterValue, "unrecognized distance metric \"" + std::string(name) + "\"",
-	            {}, "Use \"cosine\", \"l2\" or \"inner_product\".");
+	throw Error(ErrorCode::kInvalidParameterValue, "unrecognized distance metric \"" + std::string(name) + "\"", {},
+	            "Use \"cosine\", \"l2\" or \"inner_product\".");
 }
 
 double

@@ -42,7 +42,17 @@ bool
 IsDelimiter(char c)
 {
 	switch (c) {
-	case '(': case ')': case '[': case ']': case '{': case '}': case '<': case '>': case ',': case ';': case '|':
+	case '(':
+	case ')':
+	case '[':
+	case ']':
+	case '{':
+	case '}':
+	case '<':
+	case '>':
+	case ',':
+	case ';':
+	case '|':
 		return true;
 	default:
 		return false;
@@ -225,8 +235,7 @@ std::size_t
 PathLength(std::string_view t)
 {
 	const bool absolute = (t.size() > 1 && t[0] == '/' && (IsWord(t[1]) || t[1] == '.' || t[1] == '-')) ||
-	                      StartsWith(t, "./") || StartsWith(t, "../") || StartsWith(t, "~/") ||
-	                      StartsWith(t, "\\\\") ||
+	                      StartsWith(t, "./") || StartsWith(t, "../") || StartsWith(t, "~/") || StartsWith(t, "\\\\") ||
 	                      (t.size() > 2 && IsAlpha(t[0]) && t[1] == ':' && (t[2] == '\\' || t[2] == '/'));
 	// A path runs up to :<digit> (a line number) or a quote.
 	std::size_t end = 0;
@@ -297,10 +306,7 @@ IsDottedName(std::string_view t)
 
 class Builder {
 public:
-	explicit Builder(std::size_t input_size)
-	{
-		out_.reserve(std::min(input_size, kMaxTemplateBytes) + 16);
-	}
+	explicit Builder(std::size_t input_size) { out_.reserve(std::min(input_size, kMaxTemplateBytes) + 16); }
 
 	void
 	Raw(std::string_view text)
@@ -420,7 +426,8 @@ EmitToken(Builder &b, std::string_view t)
 		for (std::size_t colon = 0; colon != std::string_view::npos;) {
 			const std::size_t next = t.find(':', colon + 1);
 			b.Raw(':');
-			EmitAtom(b, t.substr(colon + 1, next == std::string_view::npos ? std::string_view::npos : next - colon - 1));
+			EmitAtom(b,
+			         t.substr(colon + 1, next == std::string_view::npos ? std::string_view::npos : next - colon - 1));
 			colon = next;
 		}
 		return;
@@ -445,7 +452,7 @@ EmitToken(Builder &b, std::string_view t)
 	}
 	// key:number (port:5432, errno:2).
 	if (const std::size_t colon = t.find(':'); colon != std::string_view::npos && colon > 0 &&
-	                                            !HasDigit(t.substr(0, colon)) && IsNumber(t.substr(colon + 1))) {
+	                                           !HasDigit(t.substr(0, colon)) && IsNumber(t.substr(colon + 1))) {
 		b.Raw(t.substr(0, colon + 1));
 		return EmitAtom(b, t.substr(colon + 1));
 	}
@@ -496,8 +503,8 @@ IsKey(std::string_view k)
 bool
 HasPlaceholder(std::string_view token) noexcept
 {
-	static constexpr std::string_view kPlaceholders[] = {"<*>",   "<str>", "<url>",  "<path>", "<user>", "<uuid>",
-	                                                     "<ip>",  "<time>", "<name>", "<num>", "<hex>",  "<id>"};
+	static constexpr std::string_view kPlaceholders[] = {"<*>",  "<str>",  "<url>",  "<path>", "<user>", "<uuid>",
+	                                                     "<ip>", "<time>", "<name>", "<num>",  "<hex>",  "<id>"};
 	if (token.find('<') == std::string_view::npos)
 		return false;
 	for (std::string_view p : kPlaceholders)
@@ -551,16 +558,16 @@ ErrorTemplate(std::string_view s)
 
 		// key=value: the key stays, the value is masked (a quoted value is
 		// taken up by the quote rule on the next round).
-		if (const std::size_t eq = token.find('='); eq != std::string_view::npos && eq > 0 &&
-		                                              IsKey(token.substr(0, eq)) && eq + 1 < token.size() &&
-		                                              token[eq + 1] != '=' && token[eq + 1] != '>') {
+		if (const std::size_t eq = token.find('=');
+		    eq != std::string_view::npos && eq > 0 && IsKey(token.substr(0, eq)) && eq + 1 < token.size() &&
+		    token[eq + 1] != '=' && token[eq + 1] != '>') {
 			b.Raw(token.substr(0, eq + 1));
 			i += eq + 1;
 			if (QuotedAt(s, i) > 0)
 				continue;
 			std::string_view value = token.substr(eq + 1);
-			const bool special = HasDigit(value) || PathLength(value) > 0 || IsAddress(value) ||
-			                     IsDottedName(value) || value.find("://") != std::string_view::npos;
+			const bool special = HasDigit(value) || PathLength(value) > 0 || IsAddress(value) || IsDottedName(value) ||
+			                     value.find("://") != std::string_view::npos;
 			if (special)
 				EmitToken(b, value);
 			else

@@ -86,8 +86,8 @@ public:
 			hashes_.push_back(data_.agents().Hash(a));
 		}
 		space_.Encode(type_index_[static_cast<std::size_t>(row.task_type)], data_.task_types().Hash(row.task_type),
-		              indices_, hashes_,
-		              row.has_complexity ? std::optional<double>(row.complexity) : std::nullopt, out);
+		              indices_, hashes_, row.has_complexity ? std::optional<double>(row.complexity) : std::nullopt,
+		              out);
 	}
 
 private:
@@ -236,8 +236,8 @@ TrainingData::Add(std::uint64_t id, std::string_view task_type, std::span<const 
 
 // --- FeatureSpace ---------------------------------------------------------------
 
-FeatureSpace::FeatureSpace(std::vector<std::string> task_types, std::vector<std::string> agents,
-                           double complexity_mean, double complexity_std)
+FeatureSpace::FeatureSpace(std::vector<std::string> task_types, std::vector<std::string> agents, double complexity_mean,
+                           double complexity_std)
     : task_types_(std::move(task_types)), agents_(std::move(agents)), complexity_mean_(complexity_mean),
       complexity_std_(complexity_std > 0 ? complexity_std : 1.0)
 {
@@ -494,17 +494,15 @@ Train(const TrainingData &data, const TrainOptions &options)
 	model.success_weights = final_fit.weights;
 	std::tie(model.duration_weights, model.duration_log_variance) = FitDuration(data, model.space, options.l2, all);
 
-	const std::size_t holdout_successes =
-	    static_cast<std::size_t>(std::count(labels.begin(), labels.end(), std::uint8_t{1}));
+	const std::size_t holdout_successes = static_cast<std::size_t>(
+	    std::count(labels.begin(), labels.end(), std::uint8_t{1}));
 	const std::size_t holdout_failures = labels.size() - holdout_successes;
-	const bool meaningful =
-	    holdout_successes >= kMinHoldoutPerOutcome && holdout_failures >= kMinHoldoutPerOutcome;
+	const bool meaningful = holdout_successes >= kMinHoldoutPerOutcome && holdout_failures >= kMinHoldoutPerOutcome;
 	std::string warning;
 	if (!meaningful)
 		warning = "The holdout has " + std::to_string(holdout_successes) +
-		          (holdout_successes == 1 ? " success and " : " successes and ") +
-		          std::to_string(holdout_failures) + (holdout_failures == 1 ? " failure" : " failures") +
-		          "; at least " +
+		          (holdout_successes == 1 ? " success and " : " successes and ") + std::to_string(holdout_failures) +
+		          (holdout_failures == 1 ? " failure" : " failures") + "; at least " +
 		          std::to_string(kMinHoldoutPerOutcome) +
 		          " of each are needed before auc, log_loss, brier and the duration errors mean anything.";
 
@@ -529,8 +527,7 @@ Train(const TrainingData &data, const TrainOptions &options)
 	report["duration"] = {{"rmse_log", Finite(rmse)},
 	                      {"mae_s", Finite(mae)},
 	                      {"median_relative_error", Finite(median(pct_errors))}};
-	report["train_seconds"] =
-	    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+	report["train_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 	return {std::move(model), report.dump(), meaningful, std::move(warning)};
 }
 

@@ -106,9 +106,8 @@ public:
 		return type_agent_offset_ + kTypeAgentBuckets;
 	}
 	// Appends the non-zero features of an execution to out (cleared first).
-	void Encode(std::int32_t task_type_index, std::uint64_t task_type_hash,
-	            std::span<const std::int32_t> agent_indices, std::span<const std::uint64_t> agent_hashes,
-	            std::optional<double> complexity, SparseRow &out) const;
+	void Encode(std::int32_t task_type_index, std::uint64_t task_type_hash, std::span<const std::int32_t> agent_indices,
+	            std::span<const std::uint64_t> agent_hashes, std::optional<double> complexity, SparseRow &out) const;
 	void Encode(const Query &query, SparseRow &out) const;
 
 	const std::vector<std::string> &
@@ -121,8 +120,16 @@ public:
 	{
 		return agents_;
 	}
-	double complexity_mean() const noexcept { return complexity_mean_; }
-	double complexity_std() const noexcept { return complexity_std_; }
+	double
+	complexity_mean() const noexcept
+	{
+		return complexity_mean_;
+	}
+	double
+	complexity_std() const noexcept
+	{
+		return complexity_std_;
+	}
 	std::int32_t TaskTypeIndex(std::string_view name) const;
 	std::int32_t AgentIndex(std::string_view name) const;
 

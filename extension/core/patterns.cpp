@@ -127,8 +127,7 @@ int
 Accumulator::ValidateMaxSize(std::int64_t max_size)
 {
 	if (max_size < 1 || max_size > kMaxSetSize)
-		throw Error(ErrorCode::kInvalidParameterValue,
-		            "max_size must be between 1 and " + std::to_string(kMaxSetSize),
+		throw Error(ErrorCode::kInvalidParameterValue, "max_size must be between 1 and " + std::to_string(kMaxSetSize),
 		            "max_size was " + std::to_string(max_size) + ".");
 	return static_cast<int>(max_size);
 }
@@ -211,7 +210,8 @@ Accumulator::Add(std::string_view task_type, std::span<const std::string_view> a
 			key.size = static_cast<std::uint8_t>(size);
 			key.agents.fill(-1);
 			for (int i = 0; i < size; ++i)
-				key.agents[static_cast<std::size_t>(i)] = scratch_[static_cast<std::size_t>(pick[static_cast<std::size_t>(i)])];
+				key.agents[static_cast<std::size_t>(i)] =
+				    scratch_[static_cast<std::size_t>(pick[static_cast<std::size_t>(i)])];
 			key.task_type = type_id;
 			Update(key, success, duration_s, error_id);
 			key.task_type = -1;
@@ -244,7 +244,8 @@ Accumulator::Merge(const Accumulator &other)
 		if (key.task_type >= 0)
 			key.task_type = type_map[static_cast<std::size_t>(key.task_type)];
 		for (int i = 0; i < key.size; ++i)
-			key.agents[static_cast<std::size_t>(i)] = agent_map[static_cast<std::size_t>(key.agents[static_cast<std::size_t>(i)])];
+			key.agents[static_cast<std::size_t>(i)] =
+			    agent_map[static_cast<std::size_t>(key.agents[static_cast<std::size_t>(i)])];
 		SortAgents(key);
 		patterns_[key].Merge(other_stats, template_map);
 	}

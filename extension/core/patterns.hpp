@@ -100,8 +100,8 @@ private:
 
 	// Groups the error templates with LogClusters: the cluster index of
 	// every template id (-1 if never counted) and, in names, the clusters.
-	std::vector<std::int32_t> ClusterTemplates(std::vector<std::string> &names,
-	                                           const std::function<void()> &progress) const;
+	std::vector<std::int32_t>
+	ClusterTemplates(std::vector<std::string> &names, const std::function<void()> &progress) const;
 	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
 	static void SortAgents(Key &key);
 

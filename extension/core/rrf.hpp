@@ -26,9 +26,9 @@ struct RankedList {
 
 struct FusedRows {
 	std::size_t list_count = 0;
-	std::vector<std::int64_t> ids;    // in output order
-	std::vector<double> scores;       // parallel to ids
-	std::vector<std::int32_t> ranks;  // row-major ids.size() x list_count; 0 = absent
+	std::vector<std::int64_t> ids;   // in output order
+	std::vector<double> scores;      // parallel to ids
+	std::vector<std::int32_t> ranks; // row-major ids.size() x list_count; 0 = absent
 	std::int32_t
 	ListRank(std::size_t row, std::size_t list) const
 	{

@@ -8,7 +8,7 @@
 namespace agentgres::core::simulator {
 namespace {
 
-const std::array<const char *, 8> kAgents = {"planner", "coder",      "reviewer", "tester",
+const std::array<const char *, 8> kAgents = {"planner",    "coder",  "reviewer", "tester",
                                              "researcher", "writer", "deployer", "critic"};
 
 bool
@@ -47,7 +47,8 @@ Simulator::Next()
 	e.success = unit(rng_) < 1.0 / (1.0 + std::exp(-logit));
 
 	std::normal_distribution<double> noise(0.0, 0.3);
-	e.duration_s = 30.0 * (1.0 + e.complexity / 5.0) * std::exp(noise(rng_)) * (Has(e.agents, "researcher") ? 4.0 : 1.0);
+	e.duration_s = 30.0 * (1.0 + e.complexity / 5.0) * std::exp(noise(rng_)) *
+	               (Has(e.agents, "researcher") ? 4.0 : 1.0);
 
 	if (!e.success) {
 		char text[160];
@@ -60,7 +61,8 @@ Simulator::Next()
 			              static_cast<unsigned>(rng_() & 0xfff), static_cast<unsigned>(rng_() & 0xfff),
 			              static_cast<unsigned long long>(rng_() & 0xffffffffffffull));
 		} else if (pick < 4) {
-			std::snprintf(text, sizeof text, "tool call failed: HTTP %d from 'search'", 500 + static_cast<int>(rng_() % 4));
+			std::snprintf(text, sizeof text, "tool call failed: HTTP %d from 'search'",
+			              500 + static_cast<int>(rng_() % 4));
 		} else if (pick < 7) {
 			std::snprintf(text, sizeof text, "context length %d exceeds limit %d",
 			              8000 + static_cast<int>(rng_() % 4000), 8192);

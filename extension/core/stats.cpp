@@ -41,7 +41,8 @@ TwoProportionZTest(std::uint64_t s1, std::uint64_t n1, std::uint64_t s2, std::ui
 	const double p1 = static_cast<double>(s1) / static_cast<double>(n1);
 	const double p2 = static_cast<double>(s2) / static_cast<double>(n2);
 	const double pooled = static_cast<double>(s1 + s2) / static_cast<double>(n1 + n2);
-	const double se = std::sqrt(pooled * (1.0 - pooled) * (1.0 / static_cast<double>(n1) + 1.0 / static_cast<double>(n2)));
+	const double se = std::sqrt(
+	    pooled * (1.0 - pooled) * (1.0 / static_cast<double>(n1) + 1.0 / static_cast<double>(n2)));
 	if (se == 0.0)
 		return {std::nan(""), std::nan("")};
 	const double z = (p2 - p1) / se;

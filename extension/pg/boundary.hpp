@@ -133,14 +133,14 @@ void *AllocOrThrow(std::size_t size);
 } // namespace agentgres::pg
 
 // Declares an SQL-callable C function `name` whose body is C++.
-#define AGENTGRES_FUNCTION(name)                                                                                     \
-	static Datum name##_cpp(FunctionCallInfo fcinfo);                                                                 \
-	extern "C" {                                                                                                     \
-	PG_FUNCTION_INFO_V1(name);                                                                                       \
-	Datum                                                                                                            \
-	name(PG_FUNCTION_ARGS)                                                                                           \
-	{                                                                                                                \
-		return ::agentgres::pg::InvokeCpp(name##_cpp, fcinfo);                                                       \
-	}                                                                                                                \
-	}                                                                                                                \
+#define AGENTGRES_FUNCTION(name)                                                                                       \
+	static Datum name##_cpp(FunctionCallInfo fcinfo);                                                                  \
+	extern "C" {                                                                                                       \
+	PG_FUNCTION_INFO_V1(name);                                                                                         \
+	Datum                                                                                                              \
+	name(PG_FUNCTION_ARGS)                                                                                             \
+	{                                                                                                                  \
+		return ::agentgres::pg::InvokeCpp(name##_cpp, fcinfo);                                                         \
+	}                                                                                                                  \
+	}                                                                                                                  \
 	static Datum name##_cpp(FunctionCallInfo fcinfo)

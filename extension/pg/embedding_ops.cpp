@@ -64,50 +64,50 @@ TwoEmbeddingsForOrder(FunctionCallInfo fcinfo)
 
 AGENTGRES_FUNCTION(agentgres_l2_distance)
 {
-	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const Operands o = TwoEmbeddings(fcinfo);         // fetch
 	const double result = dist::L2Distance(o.a, o.b); // compute
-	PG_RETURN_FLOAT8(result); // emit
+	PG_RETURN_FLOAT8(result);                         // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_cosine_distance)
 {
-	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const Operands o = TwoEmbeddings(fcinfo);             // fetch
 	const double result = dist::CosineDistance(o.a, o.b); // compute
-	PG_RETURN_FLOAT8(result); // emit
+	PG_RETURN_FLOAT8(result);                             // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_cosine_similarity)
 {
-	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const Operands o = TwoEmbeddings(fcinfo);               // fetch
 	const double result = dist::CosineSimilarity(o.a, o.b); // compute
-	PG_RETURN_FLOAT8(result); // emit
+	PG_RETURN_FLOAT8(result);                               // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_inner_product)
 {
-	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const Operands o = TwoEmbeddings(fcinfo);           // fetch
 	const double result = dist::InnerProduct(o.a, o.b); // compute
-	PG_RETURN_FLOAT8(result); // emit
+	PG_RETURN_FLOAT8(result);                           // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_negative_inner_product)
 {
-	const Operands o = TwoEmbeddings(fcinfo); // fetch
+	const Operands o = TwoEmbeddings(fcinfo);                   // fetch
 	const double result = dist::NegativeInnerProduct(o.a, o.b); // compute
-	PG_RETURN_FLOAT8(result); // emit
+	PG_RETURN_FLOAT8(result);                                   // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_dims)
 {
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0); // fetch
-	PG_RETURN_INT32(e->dims); // emit
+	PG_RETURN_INT32(e->dims);                     // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_norm)
 {
-	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0); // fetch
+	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);     // fetch
 	const double norm = dist::Norm(EmbeddingSpan(e)); // compute
-	PG_RETURN_FLOAT8(norm); // emit
+	PG_RETURN_FLOAT8(norm);                           // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_normalize)
@@ -122,54 +122,54 @@ AGENTGRES_FUNCTION(agentgres_embedding_normalize)
 AGENTGRES_FUNCTION(agentgres_embedding_cmp)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_INT32(order); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_INT32(order);                           // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_lt)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_BOOL(order < 0); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_BOOL(order < 0);                        // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_le)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_BOOL(order <= 0); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_BOOL(order <= 0);                       // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_eq)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_BOOL(order == 0); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_BOOL(order == 0);                       // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_ne)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_BOOL(order != 0); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_BOOL(order != 0);                       // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_ge)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_BOOL(order >= 0); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_BOOL(order >= 0);                       // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_embedding_gt)
 {
 	const Operands o = TwoEmbeddingsForOrder(fcinfo); // fetch
-	const int order = Compare(o.a, o.b); // compute
-	PG_RETURN_BOOL(order > 0); // emit
+	const int order = Compare(o.a, o.b);              // compute
+	PG_RETURN_BOOL(order > 0);                        // emit
 }
 
 AGENTGRES_FUNCTION(agentgres_kernel_isa)
 {
-	const char *name = dist::Active().name; // compute
+	const char *name = dist::Active().name;  // compute
 	PG_RETURN_TEXT_P(cstring_to_text(name)); // emit
 }

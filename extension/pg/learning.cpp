@@ -208,7 +208,8 @@ LoadExecutions(learning::TrainingData &data, std::vector<std::string_view> &scra
 	constexpr long kBatch = 10000;
 	// Created before SPI_connect: a child of the SPI context would be gone
 	// after SPI_finish.
-	MemoryContext batch = AllocSetContextCreate(CurrentMemoryContext, "agentgres training batch", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext batch =
+	    AllocSetContextCreate(CurrentMemoryContext, "agentgres training batch", ALLOCSET_DEFAULT_SIZES);
 	ConnectSpi();
 	Oid types[1] = {INT4OID};
 	Datum values[1] = {Int32GetDatum(max_rows)};
@@ -216,8 +217,8 @@ LoadExecutions(learning::TrainingData &data, std::vector<std::string_view> &scra
 	                              "FROM agentgres.executions ORDER BY id DESC LIMIT $1",
 	                              1, types);
 	if (plan == nullptr)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare the training query: %s",
-		                                                       SPI_result_code_string(SPI_result)));
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
+		        errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result)));
 	Portal portal = SPI_cursor_open(nullptr, plan, values, nullptr, true);
 	for (;;) {
 		SPI_cursor_fetch(portal, true, kBatch);
@@ -243,8 +244,8 @@ LoadExecutions(learning::TrainingData &data, std::vector<std::string_view> &scra
 					scratch.push_back(agentgres::pg::VarlenaView(DatumGetTextPP(array.elements[a])));
 			if (scratch.empty())
 				continue;
-			data.Add(static_cast<std::uint64_t>(DatumGetInt64(id)), agentgres::pg::VarlenaView(DatumGetTextPP(type)), scratch,
-			         null_complexity ? std::nullopt : std::optional<double>(DatumGetFloat8(complexity)),
+			data.Add(static_cast<std::uint64_t>(DatumGetInt64(id)), agentgres::pg::VarlenaView(DatumGetTextPP(type)),
+			         scratch, null_complexity ? std::nullopt : std::optional<double>(DatumGetFloat8(complexity)),
 			         DatumGetBool(success), DatumGetFloat8(duration));
 		}
 		MemoryContextSwitchTo(previous);
@@ -348,8 +349,8 @@ void
 EmitRecommendations(ReturnSetInfo *result, const std::vector<learning::Recommendation> &teams)
 {
 	for (const learning::Recommendation &team : teams) {
-		Datum values[4] = {TextArrayDatum(team.agents), Float8GetDatum(team.p_success),
-		                   Float8GetDatum(team.duration_s), Int64GetDatum(team.support)};
+		Datum values[4] = {TextArrayDatum(team.agents), Float8GetDatum(team.p_success), Float8GetDatum(team.duration_s),
+		                   Int64GetDatum(team.support)};
 		bool nulls[4] = {false, false, false, false};
 		tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
 	}
@@ -445,9 +446,8 @@ AGENTGRES_FUNCTION(agentgres_recommend_agents)
 	}
 	if (history.total < history.min_history) {
 		PgCall([&] {
-			ereport(NOTICE,
-			        errmsg("no recommendations: %lld executions of task type \"%s\" recorded, %d needed",
-			               static_cast<long long>(history.total), task_type, history.min_history));
+			ereport(NOTICE, errmsg("no recommendations: %lld executions of task type \"%s\" recorded, %d needed",
+			                       static_cast<long long>(history.total), task_type, history.min_history));
 		});
 		return static_cast<Datum>(0);
 	}

@@ -42,7 +42,8 @@ PairRecord(FunctionCallInfo fcinfo, double a, double b)
 {
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("function returning record called in context that cannot accept type record"));
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		        errmsg("function returning record called in context that cannot accept type record"));
 	desc = BlessTupleDesc(desc);
 	Datum values[2] = {Float8GetDatum(a), Float8GetDatum(b)};
 	bool nulls[2] = {std::isnan(a), std::isnan(b)};
@@ -93,7 +94,8 @@ AGENTGRES_FUNCTION(agentgres_hash_bucket)
 	const int32 buckets = PG_GETARG_INT32(1);
 	if (buckets < 1)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "buckets must be at least 1");
-	PG_RETURN_INT32(static_cast<int32>(core::StableHash(agentgres::pg::VarlenaView(key)) % static_cast<std::uint64_t>(buckets)));
+	PG_RETURN_INT32(
+	    static_cast<int32>(core::StableHash(agentgres::pg::VarlenaView(key)) % static_cast<std::uint64_t>(buckets)));
 }
 
 AGENTGRES_FUNCTION(agentgres_error_template)
@@ -118,13 +120,15 @@ AGENTGRES_FUNCTION(agentgres_error_templates)
 	for (int i = 0; i < count; ++i)
 		if (!nulls[i])
 			messages[static_cast<std::size_t>(i)] = agentgres::pg::VarlenaView(DatumGetTextPP(elements[i]));
-	const std::vector<std::optional<std::string>> templates =
-	    core::ClusterMessages(messages, {}, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
+	const std::vector<std::optional<std::string>> templates = core::ClusterMessages(messages, {}, [] {
+		PgCall([] { CHECK_FOR_INTERRUPTS(); });
+	});
 	for (int i = 0; i < count; ++i)
 		if (const auto &t = templates[static_cast<std::size_t>(i)])
 			elements[i] = PointerGetDatum(agentgres::pg::NewVarlena(*t));
 	return PgCall([&] {
-		return PointerGetDatum(construct_md_array(elements, nulls, ndim, dims, lbounds, TEXTOID, -1, false, TYPALIGN_INT));
+		return PointerGetDatum(
+		    construct_md_array(elements, nulls, ndim, dims, lbounds, TEXTOID, -1, false, TYPALIGN_INT));
 	});
 }
 

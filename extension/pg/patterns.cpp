@@ -87,8 +87,7 @@ AGENTGRES_FUNCTION(agentgres_pattern_transition)
 				elements[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(elements[i]));
 	}
 	text *error = PG_ARGISNULL(5) || skip ? nullptr : PG_GETARG_TEXT_PP(5);
-	const std::optional<double> duration =
-	    PG_ARGISNULL(4) ? std::nullopt : std::optional<double>(PG_GETARG_FLOAT8(4));
+	const std::optional<double> duration = PG_ARGISNULL(4) ? std::nullopt : std::optional<double>(PG_GETARG_FLOAT8(4));
 	const bool success = skip ? false : PG_GETARG_BOOL(3);
 
 	// compute (C++): the state is created in the aggregate context (its
@@ -181,8 +180,8 @@ AGENTGRES_FUNCTION(agentgres_pattern_rows)
 		                  "min_support was " + std::to_string(min_support) + ".");
 	Accumulator::ValidateMaxSize(max_size);
 	const Accumulator state = Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes));
-	const std::vector<core::patterns::PatternRow> rows = state.Rows(static_cast<std::uint64_t>(min_support), max_size,
-	                                                                   [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
+	const std::vector<core::patterns::PatternRow> rows =
+	    state.Rows(static_cast<std::uint64_t>(min_support), max_size, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
 
 	// emit (PostgreSQL)
 	PgCall([&] {
@@ -202,9 +201,17 @@ AGENTGRES_FUNCTION(agentgres_pattern_rows)
 			    Float8GetDatum(row.p95_duration_s),
 			    row.top_error ? agentgres::pg::TextDatum(*row.top_error) : static_cast<Datum>(0),
 			    Int64GetDatum(static_cast<int64>(row.top_error_count))};
-			bool nulls[11] = {!row.task_type.has_value(), false, false, false, false, false, false,
-			                  std::isnan(row.mean_duration_s), std::isnan(row.p95_duration_s),
-			                  !row.top_error.has_value(), !row.top_error.has_value()};
+			bool nulls[11] = {!row.task_type.has_value(),
+			                  false,
+			                  false,
+			                  false,
+			                  false,
+			                  false,
+			                  false,
+			                  std::isnan(row.mean_duration_s),
+			                  std::isnan(row.p95_duration_s),
+			                  !row.top_error.has_value(),
+			                  !row.top_error.has_value()};
 			tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
 			MemoryContextSwitchTo(caller);
 			MemoryContextReset(row_context);

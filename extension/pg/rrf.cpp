@@ -131,8 +131,9 @@ Fuse(const ListArguments &arguments, int k, const double *weights)
 	std::vector<double> weight_vector;
 	if (weights == nullptr)
 		weight_vector.assign(lists.size(), 1.0);
-	return rrf::Fuse(lists, weights == nullptr ? std::span<const double>(weight_vector)
-	                                           : std::span<const double>(weights, lists.size()),
+	return rrf::Fuse(lists,
+	                 weights == nullptr ? std::span<const double>(weight_vector)
+	                                    : std::span<const double>(weights, lists.size()),
 	                 k);
 }
 
@@ -151,9 +152,8 @@ EmitRows(ReturnSetInfo *result_info, const rrf::FusedRows &fused)
 		}
 		int dims[1] = {list_count};
 		int lower_bounds[1] = {1};
-		ArrayType *ranks =
-		    construct_md_array(rank_datums, rank_nulls, 1, dims, lower_bounds, INT4OID, sizeof(int32), true,
-		                       TYPALIGN_INT);
+		ArrayType *ranks = construct_md_array(rank_datums, rank_nulls, 1, dims, lower_bounds, INT4OID, sizeof(int32),
+		                                      true, TYPALIGN_INT);
 		Datum values[4] = {Int64GetDatum(fused.ids[row]), Float8GetDatum(fused.scores[row]),
 		                   Int32GetDatum(static_cast<int32>(row + 1)), PointerGetDatum(ranks)};
 		bool nulls[4] = {false, false, false, false};

@@ -208,17 +208,16 @@ ScanWithExecutor(const ScanPlan &plan)
 	const char *relation_name =
 	    quote_qualified_identifier(get_namespace_name(get_rel_namespace(plan.relid)), get_rel_name(plan.relid));
 	const char *query = psprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL",
-	                             quote_identifier(plan.id_column), quote_identifier(plan.vector_column),
-	                             relation_name, quote_identifier(plan.id_column),
-	                             quote_identifier(plan.vector_column));
+	                             quote_identifier(plan.id_column), quote_identifier(plan.vector_column), relation_name,
+	                             quote_identifier(plan.id_column), quote_identifier(plan.vector_column));
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext scratch = AllocSetContextCreate(caller, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
 
 	ConnectSpi();
 	SPIPlanPtr spi_plan = SPI_prepare(query, 0, nullptr);
 	if (spi_plan == nullptr)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare top_k scan: %s",
-		                                                       SPI_result_code_string(SPI_result)));
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
+		        errmsg("could not prepare top_k scan: %s", SPI_result_code_string(SPI_result)));
 	Portal portal = SPI_cursor_open(nullptr, spi_plan, nullptr, nullptr, true);
 	for (;;) {
 		SPI_cursor_fetch(portal, true, kBatchRows);
@@ -293,9 +292,8 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 	EmbeddingHeader *query = agentgres::pg::EmbeddingArg(fcinfo, 3);
 	const int32 k = PG_GETARG_INT32(4);
 	const char *metric_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
-	const Oid embedding_type =
-	    GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"),
-	                    ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	const Oid embedding_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"),
+	                                           ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
 	InitMaterializedSRF(fcinfo, 0);
 	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 
@@ -306,14 +304,13 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "k must not be negative",
 		                  "k was " + std::to_string(k) + ".");
 	if (k > kMaxK)
-		throw core::Error(core::ErrorCode::kProgramLimitExceeded,
-		                  "k must not exceed " + std::to_string(kMaxK),
-		                  {}, "Use ORDER BY with a distance operator and LIMIT for larger result sets.");
+		throw core::Error(core::ErrorCode::kProgramLimitExceeded, "k must not exceed " + std::to_string(kMaxK), {},
+		                  "Use ORDER BY with a distance operator and LIMIT for larger result sets.");
 
 	const dist::QueryScorer scorer(agentgres::pg::EmbeddingSpan(query), metric);
 	core::TopK selector(static_cast<std::size_t>(k));
-	ScanPlan plan{relid, InvalidAttrNumber, InvalidAttrNumber, id_column, vector_column,
-	              scorer.dimensions(), &scorer, &selector};
+	ScanPlan plan{relid,         InvalidAttrNumber,   InvalidAttrNumber, id_column,
+	              vector_column, scorer.dimensions(), &scorer,           &selector};
 	if (k > 0)
 		PgCall([&] { ScanRelation(plan, embedding_type); });
 

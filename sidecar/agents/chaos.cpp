@@ -9,7 +9,11 @@ namespace {
 
 class ChaosLoop : public Loop {
 public:
-	std::string name() const override { return "chaos"; }
+	std::string
+	name() const override
+	{
+		return "chaos";
+	}
 	void
 	Run(LoopContext &c) override
 	{

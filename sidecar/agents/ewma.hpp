@@ -35,9 +35,21 @@ public:
 		++n_;
 		return anomaly;
 	}
-	double mean() const { return mean_; }
-	double deviation() const { return std::sqrt(variance_); }
-	std::int64_t samples() const { return n_; }
+	double
+	mean() const
+	{
+		return mean_;
+	}
+	double
+	deviation() const
+	{
+		return std::sqrt(variance_);
+	}
+	std::int64_t
+	samples() const
+	{
+		return n_;
+	}
 
 private:
 	double alpha_;

@@ -24,7 +24,11 @@ namespace {
 class HeartbeatLoop : public Loop {
 public:
 	explicit HeartbeatLoop(const Coordinator &coordinator) : coordinator_(coordinator) {}
-	std::string name() const override { return "heartbeat"; }
+	std::string
+	name() const override
+	{
+		return "heartbeat";
+	}
 
 	void
 	Run(LoopContext &c) override
@@ -53,15 +57,16 @@ public:
 			          "FROM jsonb_array_elements($1::jsonb) AS b",
 			          {beats.dump()});
 			if (!steady.empty())
-				c.db.Exec("SELECT agentgres.resolve_alert('loop_crashed', a) FROM jsonb_array_elements_text($1::jsonb) AS a",
-				          {steady.dump()});
+				c.db.Exec(
+				    "SELECT agentgres.resolve_alert('loop_crashed', a) FROM jsonb_array_elements_text($1::jsonb) AS a",
+				    {steady.dump()});
 			// Stale agents (of any process) alert; the others resolve. One
 			// definition of stale: the database's stale_agents(), given the
 			// stale_after that system_health() gets too.
-			const db::Result silent = c.db.Exec(
-			    "SELECT name, extract(epoch FROM silent_for)::float8 "
-			    "FROM agentgres.stale_agents(make_interval(secs => $1::int)) ORDER BY name",
-			    {stale});
+			const db::Result silent =
+			    c.db.Exec("SELECT name, extract(epoch FROM silent_for)::float8 "
+			              "FROM agentgres.stale_agents(make_interval(secs => $1::int)) ORDER BY name",
+			              {stale});
 			nlohmann::json stale_agents = nlohmann::json::array();
 			std::set<std::string> names;
 			for (int r = 0; r < silent.rows(); ++r) {

@@ -8,7 +8,11 @@ namespace {
 
 class JanitorLoop : public Loop {
 public:
-	std::string name() const override { return "janitor"; }
+	std::string
+	name() const override
+	{
+		return "janitor";
+	}
 
 	void
 	Run(LoopContext &c) override
@@ -20,7 +24,9 @@ public:
 			const db::Result r =
 			    c.db.Exec("SELECT * FROM agentgres.purge_history(make_interval(days => $1::int))", {days});
 			log::Info("janitor", "retention and rollups done",
-			          {{"heartbeats", r.Int(0, 0)}, {"metrics", r.Int(0, 1)}, {"events", r.Int(0, 2)},
+			          {{"heartbeats", r.Int(0, 0)},
+			           {"metrics", r.Int(0, 1)},
+			           {"events", r.Int(0, 2)},
 			           {"jobs", r.Int(0, 3)}});
 		} while (c.Sleep(interval));
 	}

@@ -78,7 +78,11 @@ LoadAverage()
 
 class PerfmonLoop : public Loop {
 public:
-	std::string name() const override { return "perfmon"; }
+	std::string
+	name() const override
+	{
+		return "perfmon";
+	}
 
 	void
 	Run(LoopContext &c) override
@@ -94,10 +98,9 @@ public:
 		while (c.Sleep(interval)) {
 			c.Progress();
 			const CpuTimes now = ReadCpu();
-			const double cpu = now.total > previous.total
-			                       ? 100.0 * static_cast<double>(now.busy - previous.busy) /
-			                             static_cast<double>(now.total - previous.total)
-			                       : 0.0;
+			const double cpu = now.total > previous.total ? 100.0 * static_cast<double>(now.busy - previous.busy) /
+			                                                    static_cast<double>(now.total - previous.total)
+			                                              : 0.0;
 			previous = now;
 			std::map<std::string, double> sample = {
 			    {"cpu_percent", cpu},
@@ -127,10 +130,13 @@ public:
 			nlohmann::json alerts = nlohmann::json::array();
 			const auto threshold = [&](const std::string &metric, double limit) {
 				const double value = sample[metric];
-				alerts.push_back({{"rule", "host.threshold"}, {"subject", metric}, {"raise", value >= limit},
-				                  {"severity", "critical"},
-				                  {"message", metric + " is " + text::Rounded(value, 1) + ", at or over " +
-				                                  text::Rounded(limit, 1)}});
+				alerts.push_back(
+				    {{"rule", "host.threshold"},
+				     {"subject", metric},
+				     {"raise", value >= limit},
+				     {"severity", "critical"},
+				     {"message",
+				      metric + " is " + text::Rounded(value, 1) + ", at or over " + text::Rounded(limit, 1)}});
 			};
 			threshold("cpu_percent", c.config.agents_perfmon_cpu_alert_percent);
 			threshold("memory_percent", c.config.agents_perfmon_memory_alert_percent);
@@ -140,11 +146,13 @@ public:
 				const double mean = band.mean(), deviation = band.deviation();
 				const bool anomaly = band.Add(value, sigma, warmup);
 				if (anomaly || band.samples() > warmup)
-					alerts.push_back({{"rule", "host.anomaly"}, {"subject", metric}, {"raise", anomaly},
-					                  {"severity", "warning"},
-					                  {"message", metric + " is " + text::Rounded(value, 3) + ", outside its usual " +
-					                                  text::Rounded(mean, 3) + " +- " +
-					                                  text::Rounded(sigma * deviation, 3)}});
+					alerts.push_back(
+					    {{"rule", "host.anomaly"},
+					     {"subject", metric},
+					     {"raise", anomaly},
+					     {"severity", "warning"},
+					     {"message", metric + " is " + text::Rounded(value, 3) + ", outside its usual " +
+					                     text::Rounded(mean, 3) + " +- " + text::Rounded(sigma * deviation, 3)}});
 			}
 			c.db.Exec("SELECT CASE WHEN (a ->> 'raise')::boolean "
 			          "  THEN agentgres.raise_alert(a ->> 'rule', a ->> 'subject', a ->> 'severity', a ->> 'message') "

@@ -31,7 +31,10 @@ Handlers()
 {
 	static const std::map<std::string, Handler> handlers = {
 	    // Echoes its payload: a probe that the queue and a worker work.
-	    {"noop", [](const nlohmann::json &payload, LoopContext &) { return nlohmann::json{{"echo", payload}}; }},
+	    {"noop",
+	     [](const nlohmann::json &payload, LoopContext &) {
+		     return nlohmann::json{{"echo", payload}};
+	     }},
 	    // Sleeps payload.ms milliseconds (interruptible): for tests and drills.
 	    {"sleep",
 	     [](const nlohmann::json &payload, LoopContext &c) {
@@ -68,7 +71,11 @@ Handlers()
 class WorkerLoop : public Loop {
 public:
 	explicit WorkerLoop(std::string name) : name_(std::move(name)) {}
-	std::string name() const override { return name_; }
+	std::string
+	name() const override
+	{
+		return name_;
+	}
 
 	void
 	Run(LoopContext &c) override

@@ -37,8 +37,9 @@ CheckState(std::string_view noun, const std::vector<std::string> &valid, std::st
 	std::string plural(noun.substr(noun.rfind(' ') + 1));
 	plural += plural.back() == 's' ? "es" : "s";
 	// Quote no more than a line of what was sent.
-	const std::string given = value.empty() ? "empty " + std::string(noun)
-	                                        : "unknown " + std::string(noun) + " \"" + std::string(value.substr(0, 64)) + "\"";
+	const std::string given = value.empty()
+	                              ? "empty " + std::string(noun)
+	                              : "unknown " + std::string(noun) + " \"" + std::string(value.substr(0, 64)) + "\"";
 	throw BadRequest(given + "; valid " + plural + " are " + list);
 }
 

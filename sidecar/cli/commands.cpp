@@ -151,11 +151,12 @@ Run(const ag::Config &config, const ConfigChoice &choice, const char *version)
 
 	ag::metrics::RegisterStandardMetrics();
 	ag::metrics::Registry::Global().Set("agentgres_up", {}, 1);
-	ag::db::Connection::SetRoundTripObserver(
-	    [](double s) { ag::metrics::Registry::Global().Observe("agentgres_db_roundtrip_seconds", {}, s); });
-	ag::log::Info("agentgresd", "starting",
-	              {{"version", version}, {"config", choice.Text()},
-	               {"dsn", ag::log::RedactConninfo(config.database_dsn)}});
+	ag::db::Connection::SetRoundTripObserver([](double s) {
+		ag::metrics::Registry::Global().Observe("agentgres_db_roundtrip_seconds", {}, s);
+	});
+	ag::log::Info(
+	    "agentgresd", "starting",
+	    {{"version", version}, {"config", choice.Text()}, {"dsn", ag::log::RedactConninfo(config.database_dsn)}});
 	for (const std::string &w : config.warnings())
 		ag::log::Warn("agentgresd", w);
 
@@ -258,7 +259,8 @@ Execute(const Command &command, const char *version)
 		}
 		if (command.name == "enqueue") {
 			const auto r = db->Exec("SELECT agentgres.enqueue($1, $2::jsonb, $3::int, now(), $4::int)",
-			                        {command.kind, command.payload, std::to_string(command.priority), std::to_string(command.max_attempts)});
+			                        {command.kind, command.payload, std::to_string(command.priority),
+			                         std::to_string(command.max_attempts)});
 			std::cout << r.String(0, 0) << '\n';
 			return 0;
 		}
@@ -287,11 +289,10 @@ Execute(const Command &command, const char *version)
 			// Say where the connection settings came from: the usual cause
 			// is the wrong (or no) configuration file.
 			std::fprintf(stderr, "agentgresd: configuration file: %s\n", choice.Text().c_str());
-			const std::string where = config.database_dsn.empty()
-			                              ? "(empty: libpq's PGHOST, PGPORT, ... apply)"
-			                              : ag::log::RedactConninfo(config.database_dsn);
-			std::fprintf(stderr, "agentgresd: database.dsn (%s): %s\n", ag::SourceName(config.source(*ag::FindSetting("database.dsn"))),
-			             where.c_str());
+			const std::string where = config.database_dsn.empty() ? "(empty: libpq's PGHOST, PGPORT, ... apply)"
+			                                                      : ag::log::RedactConninfo(config.database_dsn);
+			std::fprintf(stderr, "agentgresd: database.dsn (%s): %s\n",
+			             ag::SourceName(config.source(*ag::FindSetting("database.dsn"))), where.c_str());
 		}
 		return 1;
 	} catch (const std::exception &e) {

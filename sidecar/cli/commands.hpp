@@ -8,7 +8,7 @@
 namespace agentgres::sidecar::cli {
 
 struct Command {
-	std::string name; // run, status, enqueue, jobs, alerts, ack, settings
+	std::string name;          // run, status, enqueue, jobs, alerts, ack, settings
 	bool config_given = false; // --config on the command line
 	std::string config_path;
 	std::string dsn;

@@ -62,7 +62,8 @@ main(int argc, char **argv)
 	app.add_option("--dsn", dsn, "database conninfo (overrides the file and AGENTGRES_DSN)");
 
 	auto *run = app.add_subcommand("run", "run the daemon until SIGTERM or SIGINT");
-	auto *status = app.add_subcommand("status", "health (ok, warning, failing) with reasons, agents, open alerts, queue depth; exit 1 when failing");
+	auto *status = app.add_subcommand(
+	    "status", "health (ok, warning, failing) with reasons, agents, open alerts, queue depth; exit 1 when failing");
 	auto *enqueue = app.add_subcommand("enqueue", "queue a job");
 	std::string kind, payload = "{}";
 	int priority = 3, max_attempts = 3;
@@ -74,12 +75,14 @@ main(int argc, char **argv)
 	std::string state;
 	std::string limit = "20";
 	auto *state_option = jobs->add_option("-s,--state", state, "queued, running, done, dead or cancelled");
-	jobs->add_option("-n,--limit", limit, "how many, 1 to " + std::to_string(agentgres::sidecar::api::kMaxLimit))->capture_default_str();
+	jobs->add_option("-n,--limit", limit, "how many, 1 to " + std::to_string(agentgres::sidecar::api::kMaxLimit))
+	    ->capture_default_str();
 	auto *alerts = app.add_subcommand("alerts", "unresolved alerts");
 	auto *ack = alerts->add_subcommand("ack", "acknowledge an alert");
 	long long alert_id = 0;
 	ack->add_option("id", alert_id, "alert id")->required();
-	auto *settings = app.add_subcommand("settings", "every setting with its value, where it came from, its default and meaning");
+	auto *settings =
+	    app.add_subcommand("settings", "every setting with its value, where it came from, its default and meaning");
 	auto *version = app.add_subcommand("version", "print the version");
 
 	std::string names;
@@ -97,7 +100,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (!first.empty() && !known) {
-		std::fprintf(stderr, "agentgresd: unknown subcommand '%s'; valid subcommands: %s\n", first.c_str(), names.c_str());
+		std::fprintf(stderr, "agentgresd: unknown subcommand '%s'; valid subcommands: %s\n", first.c_str(),
+		             names.c_str());
 		return 2;
 	}
 	CLI11_PARSE(app, argc, argv);

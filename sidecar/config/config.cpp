@@ -18,13 +18,13 @@ namespace agentgres::sidecar {
 const std::vector<SettingInfo> &
 SettingsTable()
 {
-#define AGENTGRES_INT_ROW(member, path, def, lo, hi, help)                                                          \
+#define AGENTGRES_INT_ROW(member, path, def, lo, hi, help)                                                             \
 	SettingInfo{path, help, &Settings::member, SettingValue{std::int64_t{def}}, lo, hi, "", false},
-#define AGENTGRES_NUM_ROW(member, path, def, lo, hi, help)                                                          \
+#define AGENTGRES_NUM_ROW(member, path, def, lo, hi, help)                                                             \
 	SettingInfo{path, help, &Settings::member, SettingValue{static_cast<double>(def)}, lo, hi, "", false},
-#define AGENTGRES_BOOL_ROW(member, path, def, help)                                                                 \
+#define AGENTGRES_BOOL_ROW(member, path, def, help)                                                                    \
 	SettingInfo{path, help, &Settings::member, SettingValue{bool{def}}, 0, 0, "", false},
-#define AGENTGRES_TEXT_ROW(member, path, def, choices, secret, help)                                                \
+#define AGENTGRES_TEXT_ROW(member, path, def, choices, secret, help)                                                   \
 	SettingInfo{path, help, &Settings::member, SettingValue{std::string(def)}, 0, 0, choices, secret},
 	static const std::vector<SettingInfo> table = {
 	    AGENTGRES_SETTINGS(AGENTGRES_INT_ROW, AGENTGRES_NUM_ROW, AGENTGRES_BOOL_ROW, AGENTGRES_TEXT_ROW)};
@@ -187,8 +187,7 @@ Config::Set(std::string_view path, std::string_view text, Source source)
 {
 	const SettingInfo *info = FindSetting(path);
 	if (info == nullptr)
-		throw std::runtime_error("unknown setting " + Quoted(path) +
-		                         DidYouMean(text::Nearest(path, Paths())));
+		throw std::runtime_error("unknown setting " + Quoted(path) + DidYouMean(text::Nearest(path, Paths())));
 	SettingValue value = Parse(*info, text);
 	std::visit(
 	    [&](auto member) {
@@ -208,12 +207,10 @@ Config::Validate() const
 		                         ") must not exceed \"coordinator.restart_backoff_max_s\" (" +
 		                         text::Number(coordinator_restart_backoff_max_s) + ")");
 	// Else every agent of this daemon would always be stale.
-	if (agents_heartbeat_enabled &&
-	    static_cast<double>(agents_heartbeat_stale_after_s) <= agents_heartbeat_interval_s)
-		throw std::runtime_error("setting \"agents.heartbeat.stale_after_s\" (" +
-		                         std::to_string(agents_heartbeat_stale_after_s) +
-		                         ") must exceed \"agents.heartbeat.interval_s\" (" +
-		                         text::Number(agents_heartbeat_interval_s) + ")");
+	if (agents_heartbeat_enabled && static_cast<double>(agents_heartbeat_stale_after_s) <= agents_heartbeat_interval_s)
+		throw std::runtime_error(
+		    "setting \"agents.heartbeat.stale_after_s\" (" + std::to_string(agents_heartbeat_stale_after_s) +
+		    ") must exceed \"agents.heartbeat.interval_s\" (" + text::Number(agents_heartbeat_interval_s) + ")");
 }
 
 Config
@@ -225,41 +222,42 @@ Config::Load(const std::string &path)
 		try {
 			table = toml::parse_file(path);
 		} catch (const toml::parse_error &e) {
-			throw std::runtime_error("could not read configuration file " + Quoted(path) + ": " +
-			                         std::string(e.description()));
+			throw std::runtime_error(
+			    "could not read configuration file " + Quoted(path) + ": " + std::string(e.description()));
 		}
 		// Every key in the file must be a known setting: a typo in a file
 		// is an error (with a did-you-mean), not silently a default.
-		std::function<void(const toml::table &, const std::string &)> walk = [&](const toml::table &t,
-		                                                                         const std::string &prefix) {
-			for (const auto &[key, node] : t) {
-				const std::string full = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-				if (const toml::table *sub = node.as_table()) {
-					walk(*sub, full);
-					continue;
-				}
-				if (FindSetting(full) == nullptr)
-					throw std::runtime_error("unknown setting " + Quoted(full) + " in " + Quoted(path) +
-					                         DidYouMean(text::Nearest(full, Paths())));
-				std::string value;
-				if (node.is_string())
-					value = *node.value<std::string>();
-				else if (node.is_boolean())
-					value = *node.value<bool>() ? "true" : "false";
-				else if (node.is_integer())
-					value = std::to_string(*node.value<std::int64_t>());
-				else if (node.is_floating_point())
-					value = text::Number(*node.value<double>()); // exact: no rounding to 6 decimals
-				else
-					throw std::runtime_error("setting " + Quoted(full) + " in " + Quoted(path) +
-					                         " has an unsupported type");
-				try {
-					c.Set(full, value, Source::kFile);
-				} catch (const std::runtime_error &e) {
-					throw std::runtime_error(std::string(e.what()) + " in " + Quoted(path));
-				}
-			}
-		};
+		std::function<void(const toml::table &, const std::string &)> walk =
+		    [&](const toml::table &t, const std::string &prefix) {
+			    for (const auto &[key, node] : t) {
+				    const std::string full = prefix.empty() ? std::string(key.str())
+				                                            : prefix + "." + std::string(key.str());
+				    if (const toml::table *sub = node.as_table()) {
+					    walk(*sub, full);
+					    continue;
+				    }
+				    if (FindSetting(full) == nullptr)
+					    throw std::runtime_error("unknown setting " + Quoted(full) + " in " + Quoted(path) +
+					                             DidYouMean(text::Nearest(full, Paths())));
+				    std::string value;
+				    if (node.is_string())
+					    value = *node.value<std::string>();
+				    else if (node.is_boolean())
+					    value = *node.value<bool>() ? "true" : "false";
+				    else if (node.is_integer())
+					    value = std::to_string(*node.value<std::int64_t>());
+				    else if (node.is_floating_point())
+					    value = text::Number(*node.value<double>()); // exact: no rounding to 6 decimals
+				    else
+					    throw std::runtime_error(
+					        "setting " + Quoted(full) + " in " + Quoted(path) + " has an unsupported type");
+				    try {
+					    c.Set(full, value, Source::kFile);
+				    } catch (const std::runtime_error &e) {
+					    throw std::runtime_error(std::string(e.what()) + " in " + Quoted(path));
+				    }
+			    }
+		    };
 		walk(table, "");
 		c.file_ = path;
 	}
@@ -281,8 +279,8 @@ Config::Load(const std::string &path)
 		const std::string name(entry.substr(0, entry.find('=')));
 		if (name.rfind("AGENTGRES_", 0) != 0 || std::find(known.begin(), known.end(), name) != known.end())
 			continue;
-		c.warnings_.push_back("unknown environment variable " + name + " ignored" +
-		                      DidYouMean(text::Nearest(name, known)));
+		c.warnings_.push_back(
+		    "unknown environment variable " + name + " ignored" + DidYouMean(text::Nearest(name, known)));
 	}
 	std::sort(c.warnings_.begin(), c.warnings_.end());
 	c.Validate();
@@ -330,7 +328,7 @@ FindDefaultConfigFile(const std::string &start, const std::string &exe)
 	std::filesystem::path dir = std::filesystem::absolute(start.empty() ? "." : start, error).lexically_normal();
 	if (!dir.has_filename())
 		dir = dir.parent_path(); // "/a/b/" -> "/a/b"
-	std::error_code missing; // a candidate that does not exist is no error
+	std::error_code missing;     // a candidate that does not exist is no error
 	for (; !error && !dir.empty(); dir = dir.parent_path()) {
 		const std::filesystem::path candidate = dir / ".agentgres" / "agentgresd.toml";
 		if (std::filesystem::is_regular_file(candidate, missing))

@@ -23,62 +23,62 @@ namespace agentgres::sidecar {
 // NUM(member, path, default, min, max, help)
 // BOOL(member, path, default, help)
 // TEXT(member, path, default, choices ("a|b", or "" for any), secret, help)
-#define AGENTGRES_SETTINGS(INT, NUM, BOOL, TEXT)                                                                    \
-	TEXT(database_dsn, "database.dsn", "", "", true,                                                                \
-	     "libpq conninfo or URI; empty: libpq's PG* environment variables")                                          \
-	INT(database_connect_timeout_s, "database.connect_timeout_s", 5, 1, 300, "seconds to wait for a connection")     \
-	INT(database_reconnect_max_s, "database.reconnect_max_s", 30, 1, 3600,                                          \
-	    "longest wait between reconnection attempts (exponential backoff)")                                         \
-	TEXT(http_listen, "http.listen", "127.0.0.1:7780", "", false, "address:port of /health, /metrics and /api")      \
-	TEXT(http_token, "http.token", "", "", true, "bearer token required on everything but /health; needed off loopback") \
-	INT(http_db_pool_size, "http.db_pool_size", 4, 1, 64, "database connections the HTTP server may hold")           \
-	NUM(http_db_wait_s, "http.db_wait_s", 2, 0.01, 60,                                                               \
-	    "longest wait for a free pool connection before answering 503")                                             \
-	NUM(http_statement_timeout_s, "http.statement_timeout_s", 5, 0.1, 3600,                                         \
-	    "statement_timeout of the HTTP server's queries")                                                           \
-	NUM(http_lock_timeout_s, "http.lock_timeout_s", 2, 0.1, 3600, "lock_timeout of the HTTP server's queries")       \
-	TEXT(log_level, "log.level", "info", "debug|info|warning|error", false, "least severe level logged")            \
-	TEXT(log_format, "log.format", "text", "text|json", false, "text, or json (one object per line)")               \
-	NUM(coordinator_restart_backoff_initial_s, "coordinator.restart_backoff_initial_s", 1, 0.01, 3600,              \
-	    "first wait before restarting a crashed loop")                                                              \
-	NUM(coordinator_restart_backoff_max_s, "coordinator.restart_backoff_max_s", 60, 0.01, 86400,                    \
-	    "longest wait before restarting a crashed loop")                                                            \
-	INT(coordinator_max_crashes, "coordinator.max_crashes", 5, 1, 1000,                                             \
-	    "crashes within crash_window_s that mark a loop failed (and alert)")                                        \
-	INT(coordinator_crash_window_s, "coordinator.crash_window_s", 300, 1, 86400, "window for max_crashes")          \
-	NUM(coordinator_shutdown_grace_s, "coordinator.shutdown_grace_s", 4, 0.1, 600,                                  \
-	    "time loops get to stop on SIGTERM/SIGINT")                                                                 \
-	BOOL(agents_heartbeat_enabled, "agents.heartbeat.enabled", true,                                                \
-	     "write each loop's heartbeat; alert on stale agents")                                                      \
-	NUM(agents_heartbeat_interval_s, "agents.heartbeat.interval_s", 5, 0.05, 3600, "seconds between heartbeats")    \
-	INT(agents_heartbeat_stale_after_s, "agents.heartbeat.stale_after_s", 120, 1, 86400,                            \
-	    "a running agent silent this long is stale (alert; system health failing)")                                 \
-	BOOL(agents_perfmon_enabled, "agents.perfmon.enabled", true,                                                    \
-	     "collect host and database metrics; host.threshold and host.anomaly alerts")                               \
-	NUM(agents_perfmon_interval_s, "agents.perfmon.interval_s", 15, 0.05, 86400, "seconds between samples")         \
-	NUM(agents_perfmon_cpu_alert_percent, "agents.perfmon.cpu_alert_percent", 95, 0, 100,                           \
-	    "CPU use that raises an alert")                                                                             \
-	NUM(agents_perfmon_memory_alert_percent, "agents.perfmon.memory_alert_percent", 95, 0, 100,                     \
-	    "memory use that raises an alert")                                                                          \
-	NUM(agents_perfmon_disk_alert_percent, "agents.perfmon.disk_alert_percent", 90, 0, 100,                         \
-	    "disk use (of disk_path) that raises an alert")                                                             \
-	TEXT(agents_perfmon_disk_path, "agents.perfmon.disk_path", "/", "", false, "file system whose use is watched")  \
-	NUM(agents_perfmon_anomaly_sigma, "agents.perfmon.anomaly_sigma", 4, 0.5, 100,                                  \
-	    "alert when a metric leaves its EWMA band by this many deviations")                                         \
-	INT(agents_perfmon_anomaly_warmup, "agents.perfmon.anomaly_warmup", 20, 1, 1000000,                             \
-	    "samples before anomaly alerts start")                                                                      \
-	BOOL(agents_janitor_enabled, "agents.janitor.enabled", true, "retention and metric rollups")                   \
-	NUM(agents_janitor_interval_s, "agents.janitor.interval_s", 300, 0.05, 604800, "seconds between runs")          \
-	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                               \
-	    "heartbeats, raw metrics, events and finished jobs kept this long")                                         \
-	BOOL(agents_worker_enabled, "agents.worker.enabled", true, "run jobs from agentgres.jobs")                     \
-	INT(agents_worker_concurrency, "agents.worker.concurrency", 1, 1, 64,                                           \
-	    "worker loops (each with its own connection) running jobs in parallel")                                     \
-	INT(agents_worker_lease_s, "agents.worker.lease_s", 60, 1, 86400,                                               \
-	    "lease of a claimed job; a dead worker's job returns after it")                                             \
-	NUM(agents_worker_poll_s, "agents.worker.poll_s", 5, 0.05, 3600, "longest wait for work when no NOTIFY arrives") \
-	BOOL(agents_chaos_enabled, "agents.chaos.enabled", false,                                                       \
-	     "test aid: a loop that throws every interval (restart and alert paths)")                                   \
+#define AGENTGRES_SETTINGS(INT, NUM, BOOL, TEXT)                                                                       \
+	TEXT(database_dsn, "database.dsn", "", "", true,                                                                   \
+	     "libpq conninfo or URI; empty: libpq's PG* environment variables")                                            \
+	INT(database_connect_timeout_s, "database.connect_timeout_s", 5, 1, 300, "seconds to wait for a connection")       \
+	INT(database_reconnect_max_s, "database.reconnect_max_s", 30, 1, 3600,                                             \
+	    "longest wait between reconnection attempts (exponential backoff)")                                            \
+	TEXT(http_listen, "http.listen", "127.0.0.1:7780", "", false, "address:port of /health, /metrics and /api")        \
+	TEXT(http_token, "http.token", "", "", true,                                                                       \
+	     "bearer token required on everything but /health; needed off loopback")                                       \
+	INT(http_db_pool_size, "http.db_pool_size", 4, 1, 64, "database connections the HTTP server may hold")             \
+	NUM(http_db_wait_s, "http.db_wait_s", 2, 0.01, 60, "longest wait for a free pool connection before answering 503") \
+	NUM(http_statement_timeout_s, "http.statement_timeout_s", 5, 0.1, 3600,                                            \
+	    "statement_timeout of the HTTP server's queries")                                                              \
+	NUM(http_lock_timeout_s, "http.lock_timeout_s", 2, 0.1, 3600, "lock_timeout of the HTTP server's queries")         \
+	TEXT(log_level, "log.level", "info", "debug|info|warning|error", false, "least severe level logged")               \
+	TEXT(log_format, "log.format", "text", "text|json", false, "text, or json (one object per line)")                  \
+	NUM(coordinator_restart_backoff_initial_s, "coordinator.restart_backoff_initial_s", 1, 0.01, 3600,                 \
+	    "first wait before restarting a crashed loop")                                                                 \
+	NUM(coordinator_restart_backoff_max_s, "coordinator.restart_backoff_max_s", 60, 0.01, 86400,                       \
+	    "longest wait before restarting a crashed loop")                                                               \
+	INT(coordinator_max_crashes, "coordinator.max_crashes", 5, 1, 1000,                                                \
+	    "crashes within crash_window_s that mark a loop failed (and alert)")                                           \
+	INT(coordinator_crash_window_s, "coordinator.crash_window_s", 300, 1, 86400, "window for max_crashes")             \
+	NUM(coordinator_shutdown_grace_s, "coordinator.shutdown_grace_s", 4, 0.1, 600,                                     \
+	    "time loops get to stop on SIGTERM/SIGINT")                                                                    \
+	BOOL(agents_heartbeat_enabled, "agents.heartbeat.enabled", true,                                                   \
+	     "write each loop's heartbeat; alert on stale agents")                                                         \
+	NUM(agents_heartbeat_interval_s, "agents.heartbeat.interval_s", 5, 0.05, 3600, "seconds between heartbeats")       \
+	INT(agents_heartbeat_stale_after_s, "agents.heartbeat.stale_after_s", 120, 1, 86400,                               \
+	    "a running agent silent this long is stale (alert; system health failing)")                                    \
+	BOOL(agents_perfmon_enabled, "agents.perfmon.enabled", true,                                                       \
+	     "collect host and database metrics; host.threshold and host.anomaly alerts")                                  \
+	NUM(agents_perfmon_interval_s, "agents.perfmon.interval_s", 15, 0.05, 86400, "seconds between samples")            \
+	NUM(agents_perfmon_cpu_alert_percent, "agents.perfmon.cpu_alert_percent", 95, 0, 100,                              \
+	    "CPU use that raises an alert")                                                                                \
+	NUM(agents_perfmon_memory_alert_percent, "agents.perfmon.memory_alert_percent", 95, 0, 100,                        \
+	    "memory use that raises an alert")                                                                             \
+	NUM(agents_perfmon_disk_alert_percent, "agents.perfmon.disk_alert_percent", 90, 0, 100,                            \
+	    "disk use (of disk_path) that raises an alert")                                                                \
+	TEXT(agents_perfmon_disk_path, "agents.perfmon.disk_path", "/", "", false, "file system whose use is watched")     \
+	NUM(agents_perfmon_anomaly_sigma, "agents.perfmon.anomaly_sigma", 4, 0.5, 100,                                     \
+	    "alert when a metric leaves its EWMA band by this many deviations")                                            \
+	INT(agents_perfmon_anomaly_warmup, "agents.perfmon.anomaly_warmup", 20, 1, 1000000,                                \
+	    "samples before anomaly alerts start")                                                                         \
+	BOOL(agents_janitor_enabled, "agents.janitor.enabled", true, "retention and metric rollups")                       \
+	NUM(agents_janitor_interval_s, "agents.janitor.interval_s", 300, 0.05, 604800, "seconds between runs")             \
+	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                                  \
+	    "heartbeats, raw metrics, events and finished jobs kept this long")                                            \
+	BOOL(agents_worker_enabled, "agents.worker.enabled", true, "run jobs from agentgres.jobs")                         \
+	INT(agents_worker_concurrency, "agents.worker.concurrency", 1, 1, 64,                                              \
+	    "worker loops (each with its own connection) running jobs in parallel")                                        \
+	INT(agents_worker_lease_s, "agents.worker.lease_s", 60, 1, 86400,                                                  \
+	    "lease of a claimed job; a dead worker's job returns after it")                                                \
+	NUM(agents_worker_poll_s, "agents.worker.poll_s", 5, 0.05, 3600, "longest wait for work when no NOTIFY arrives")   \
+	BOOL(agents_chaos_enabled, "agents.chaos.enabled", false,                                                          \
+	     "test aid: a loop that throws every interval (restart and alert paths)")                                      \
 	NUM(agents_chaos_interval_s, "agents.chaos.interval_s", 0.5, 0.01, 3600, "seconds between the chaos loop's crashes")
 
 // Every setting as a typed member, initialised to its default.
@@ -95,7 +95,8 @@ struct Settings {
 };
 
 using SettingValue = std::variant<std::int64_t, double, bool, std::string>;
-using SettingMember = std::variant<std::int64_t Settings::*, double Settings::*, bool Settings::*, std::string Settings::*>;
+using SettingMember =
+    std::variant<std::int64_t Settings::*, double Settings::*, bool Settings::*, std::string Settings::*>;
 
 // One row of the table, for the code that treats settings generically.
 struct SettingInfo {
@@ -103,9 +104,9 @@ struct SettingInfo {
 	const char *help;
 	SettingMember member;
 	SettingValue default_value;
-	double min = 0, max = 0;    // INT and NUM
-	const char *choices = "";   // TEXT: "a|b", or "" for any
-	bool secret = false;        // never shown
+	double min = 0, max = 0;  // INT and NUM
+	const char *choices = ""; // TEXT: "a|b", or "" for any
+	bool secret = false;      // never shown
 };
 
 const std::vector<SettingInfo> &SettingsTable();
@@ -129,9 +130,17 @@ public:
 	std::string Describe(std::string_view path) const;
 	Source source(const SettingInfo &info) const;
 	// The file read, or "" when none was.
-	const std::string &file() const noexcept { return file_; }
+	const std::string &
+	file() const noexcept
+	{
+		return file_;
+	}
 	// Unknown AGENTGRES_* environment variables, with a did-you-mean.
-	const std::vector<std::string> &warnings() const noexcept { return warnings_; }
+	const std::vector<std::string> &
+	warnings() const noexcept
+	{
+		return warnings_;
+	}
 
 private:
 	void Validate() const;

@@ -42,8 +42,9 @@ SteadyMillis()
 bool
 LoopContext::Sleep(double seconds) const
 {
-	const auto until = std::chrono::steady_clock::now() +
-	                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+	const auto until =
+	    std::chrono::steady_clock::now() +
+	    std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
 	while (!stop) {
 		const auto now = std::chrono::steady_clock::now();
 		if (now >= until)
@@ -88,8 +89,7 @@ SetLoopUp(const LoopState &state, bool up)
 
 } // namespace
 
-Coordinator::Coordinator(const Config &config)
-    : config_(config), instance_(Hostname() + ":" + std::to_string(getpid()))
+Coordinator::Coordinator(const Config &config) : config_(config), instance_(Hostname() + ":" + std::to_string(getpid()))
 {
 }
 
@@ -142,8 +142,7 @@ Coordinator::Supervise(std::size_t index)
 	Loop &loop = *loops_[index];
 	LoopState &state = *states_[index];
 	const std::string &name = state.name;
-	db::Connection db(config_.database_dsn, "agentgresd/" + name,
-	                  static_cast<int>(config_.database_connect_timeout_s));
+	db::Connection db(config_.database_dsn, "agentgresd/" + name, static_cast<int>(config_.database_connect_timeout_s));
 	LoopContext context{config_, stop_, db, state, instance_};
 	const auto max_wait = std::chrono::seconds(config_.database_reconnect_max_s);
 	const double backoff_initial = config_.coordinator_restart_backoff_initial_s;

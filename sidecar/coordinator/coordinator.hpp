@@ -26,9 +26,21 @@ public:
 	// false if some loop did not stop in time.
 	bool Stop();
 
-	const std::vector<std::unique_ptr<LoopState>> &states() const { return states_; }
-	const std::atomic<bool> &stopping() const { return stop_; }
-	const std::string &instance() const { return instance_; }
+	const std::vector<std::unique_ptr<LoopState>> &
+	states() const
+	{
+		return states_;
+	}
+	const std::atomic<bool> &
+	stopping() const
+	{
+		return stop_;
+	}
+	const std::string &
+	instance() const
+	{
+		return instance_;
+	}
 
 private:
 	void Supervise(std::size_t index);

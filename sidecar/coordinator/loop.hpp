@@ -32,12 +32,14 @@ struct LoopState {
 	mutable std::mutex error_mutex;
 	std::string last_error;
 
-	void SetError(const std::string &e)
+	void
+	SetError(const std::string &e)
 	{
 		std::lock_guard<std::mutex> lock(error_mutex);
 		last_error = e;
 	}
-	std::string Error() const
+	std::string
+	Error() const
 	{
 		std::lock_guard<std::mutex> lock(error_mutex);
 		return last_error;
@@ -55,7 +57,11 @@ struct LoopContext {
 
 	// Waits up to seconds or until the daemon stops; false when stopping.
 	bool Sleep(double seconds) const;
-	void Progress() const { state.last_progress_ms = SteadyMillis(); }
+	void
+	Progress() const
+	{
+		state.last_progress_ms = SteadyMillis();
+	}
 };
 
 class Loop {
@@ -64,7 +70,10 @@ public:
 	virtual std::string name() const = 0;
 	virtual void Run(LoopContext &context) = 0;
 	// Called once when the daemon stops, with the connection if it is up.
-	virtual void Shutdown(LoopContext &) {}
+	virtual void
+	Shutdown(LoopContext &)
+	{
+	}
 };
 
 } // namespace agentgres::sidecar

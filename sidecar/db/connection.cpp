@@ -118,7 +118,9 @@ Connection::EnsureConnected(const std::atomic<bool> &stop, std::chrono::seconds 
 			                std::uniform_real_distribution<double>(0.25, wait * 3)(rng));
 			if (attempt == 1 || attempt % 10 == 0)
 				log::Warn("db", "database unavailable, retrying",
-				          {{"application", application_name_}, {"attempt", attempt}, {"retry_in_s", wait},
+				          {{"application", application_name_},
+				           {"attempt", attempt},
+				           {"retry_in_s", wait},
 				           {"error", e.what()}});
 			const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait);
 			while (!stop && std::chrono::steady_clock::now() < until)
@@ -153,8 +155,8 @@ Connection::Exec(const std::string &sql, const std::vector<Param> &params)
 	for (const Param &p : params)
 		values.push_back(p ? p->c_str() : nullptr);
 	const auto start = std::chrono::steady_clock::now();
-	PGresult *raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-	                             nullptr, nullptr, 0);
+	PGresult *raw =
+	    PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
 	Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 	Result result(raw);
 	const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;

@@ -25,9 +25,17 @@ public:
 	    : std::runtime_error(message), sqlstate_(std::move(sqlstate)), connection_lost_(connection_lost)
 	{
 	}
-	const std::string &sqlstate() const noexcept { return sqlstate_; }
+	const std::string &
+	sqlstate() const noexcept
+	{
+		return sqlstate_;
+	}
 	// The server is gone or the connection broke: reconnect and retry later.
-	bool connection_lost() const noexcept { return connection_lost_; }
+	bool
+	connection_lost() const noexcept
+	{
+		return connection_lost_;
+	}
 
 private:
 	std::string sqlstate_;
@@ -37,13 +45,41 @@ private:
 class Result {
 public:
 	explicit Result(PGresult *result) : result_(result, &PQclear) {}
-	int rows() const { return PQntuples(result_.get()); }
-	int columns() const { return PQnfields(result_.get()); }
-	bool IsNull(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
-	std::string String(int row, int column) const { return PQgetvalue(result_.get(), row, column); }
-	std::int64_t Int(int row, int column) const { return std::stoll(String(row, column)); }
-	double Number(int row, int column) const { return std::stod(String(row, column)); }
-	std::string ColumnName(int column) const { return PQfname(result_.get(), column); }
+	int
+	rows() const
+	{
+		return PQntuples(result_.get());
+	}
+	int
+	columns() const
+	{
+		return PQnfields(result_.get());
+	}
+	bool
+	IsNull(int row, int column) const
+	{
+		return PQgetisnull(result_.get(), row, column) != 0;
+	}
+	std::string
+	String(int row, int column) const
+	{
+		return PQgetvalue(result_.get(), row, column);
+	}
+	std::int64_t
+	Int(int row, int column) const
+	{
+		return std::stoll(String(row, column));
+	}
+	double
+	Number(int row, int column) const
+	{
+		return std::stod(String(row, column));
+	}
+	std::string
+	ColumnName(int column) const
+	{
+		return PQfname(result_.get(), column);
+	}
 
 private:
 	std::unique_ptr<PGresult, void (*)(PGresult *)> result_;

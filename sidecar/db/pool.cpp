@@ -38,8 +38,8 @@ Pool::Acquire()
 	{
 		std::unique_lock<std::mutex> lock(mutex_);
 		if (!returned_.wait_for(lock, options_.wait, [&] { return !idle_.empty() || created_ < options_.size; }))
-			throw PoolExhausted("all " + std::to_string(options_.size) +
-			                    " database connections are busy; try again shortly");
+			throw PoolExhausted(
+			    "all " + std::to_string(options_.size) + " database connections are busy; try again shortly");
 		if (!idle_.empty()) {
 			// The most recently used connection: the likeliest to be warm.
 			connection = std::move(idle_.back());

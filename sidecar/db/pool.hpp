@@ -38,8 +38,16 @@ public:
 		Lease(Lease &&other) noexcept : pool_(other.pool_), connection_(std::move(other.connection_)) {}
 		Lease &operator=(Lease &&) = delete;
 		~Lease();
-		Connection &operator*() const { return *connection_; }
-		Connection *operator->() const { return connection_.get(); }
+		Connection &
+		operator*() const
+		{
+			return *connection_;
+		}
+		Connection *
+		operator->() const
+		{
+			return connection_.get();
+		}
 
 	private:
 		friend class Pool;
@@ -56,7 +64,11 @@ public:
 	// DbError if the database cannot be reached (the slot is kept for later).
 	Lease Acquire();
 
-	std::size_t size() const { return options_.size; }
+	std::size_t
+	size() const
+	{
+		return options_.size;
+	}
 	std::size_t leased() const;
 
 private:

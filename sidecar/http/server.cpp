@@ -50,8 +50,8 @@ const std::vector<RouteSpec> &
 HttpRoutes()
 {
 	static const std::vector<RouteSpec> routes = {
-	    {"/health", {"GET"}}, {"/metrics", {"GET"}}, {"/api/agents", {"GET"}}, {"/api/alerts", {"GET"}},
-	    {"/api/jobs", {"GET"}},
+	    {"/health", {"GET"}},     {"/metrics", {"GET"}},  {"/api/agents", {"GET"}},
+	    {"/api/alerts", {"GET"}}, {"/api/jobs", {"GET"}},
 	};
 	return routes;
 }
@@ -118,7 +118,8 @@ struct HttpServer::Impl {
 	Impl(const Config &c, const Coordinator &co)
 	    : config(c), coordinator(co),
 	      pool(db::Pool::Options{
-	          c.database_dsn, "agentgresd/http",
+	          c.database_dsn,
+	          "agentgresd/http",
 	          // A short connect timeout: /health must answer promptly while
 	          // the database is down.
 	          static_cast<int>(std::min<std::int64_t>(2, c.database_connect_timeout_s)),
@@ -156,7 +157,8 @@ struct HttpServer::Impl {
 		nlohmann::json loops = nlohmann::json::object();
 		for (const auto &s : coordinator.states()) {
 			const LoopStatus status = s->status;
-			loops[s->name] = {{"status", LoopStatusName(status)}, {"restarts", s->restarts.load()},
+			loops[s->name] = {{"status", LoopStatusName(status)},
+			                  {"restarts", s->restarts.load()},
 			                  {"last_error", s->Error()}};
 			if (failed && status == LoopStatus::kFailed)
 				failed->push_back(s->name);
@@ -206,8 +208,8 @@ HttpServer::Impl::Routes()
 	server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request &, httplib::Response &res) {
 		if (!res.body.empty())
 			return httplib::Server::HandlerResponse::Unhandled;
-		const std::map<int, const char *> reasons = {{400, "bad request"},          {408, "request timeout"},
-		                                             {413, "payload too large"},    {414, "uri too long"},
+		const std::map<int, const char *> reasons = {{400, "bad request"},           {408, "request timeout"},
+		                                             {413, "payload too large"},     {414, "uri too long"},
 		                                             {416, "range not satisfiable"}, {500, "internal server error"}};
 		const auto reason = reasons.find(res.status);
 		JsonError(res, res.status,
@@ -215,8 +217,8 @@ HttpServer::Impl::Routes()
 		return httplib::Server::HandlerResponse::Handled;
 	}));
 	server.set_logger([&registry](const httplib::Request &req, const httplib::Response &res) {
-		registry.Add("agentgres_http_requests_total",
-		             {{"route", DecideRoute(HttpRoutes(), "GET", req.path).label}, {"code", std::to_string(res.status)}});
+		registry.Add("agentgres_http_requests_total", {{"route", DecideRoute(HttpRoutes(), "GET", req.path).label},
+		                                               {"code", std::to_string(res.status)}});
 	});
 
 	std::map<std::string, httplib::Server::Handler> handlers;
@@ -274,8 +276,8 @@ HttpServer::Impl::Routes()
 			try {
 				for (const auto &[name, value] : req.params)
 					if (name != "state" && name != "limit")
-						throw api::BadRequest("unknown parameter \"" + name.substr(0, 64) +
-						                      "\"; parameters are state and limit");
+						throw api::BadRequest(
+						    "unknown parameter \"" + name.substr(0, 64) + "\"; parameters are state and limit");
 				const db::Param state = req.has_param("state")
 				                            ? db::Param(api::CheckState(noun, states, req.get_param_value("state")))
 				                            : db::Param();
@@ -290,7 +292,8 @@ HttpServer::Impl::Routes()
 				// else is a bug here.
 				const bool later = e.connection_lost() || e.sqlstate() == "57014" || e.sqlstate() == "55P03";
 				if (!later)
-					log::Warn("http", "query failed", {{"path", req.path}, {"error", e.what()}, {"sqlstate", e.sqlstate()}});
+					log::Warn("http", "query failed",
+					          {{"path", req.path}, {"error", e.what()}, {"sqlstate", e.sqlstate()}});
 				JsonError(res, later ? 503 : 500, e.what());
 			} catch (const std::exception &e) {
 				log::Warn("http", "request failed", {{"path", req.path}, {"error", e.what()}});
@@ -302,16 +305,18 @@ HttpServer::Impl::Routes()
 	                              "SELECT coalesce(json_agg(a ORDER BY a.name), '[]')::text FROM "
 	                              "(SELECT * FROM agentgres.agents WHERE $1::text IS NULL OR status = $1 "
 	                              " ORDER BY name LIMIT $2::int) a");
-	handlers["/api/alerts"] = api("alert status", api::AlertStatuses(),
-	                              "SELECT coalesce(json_agg(a ORDER BY a.opened_at DESC), '[]')::text FROM "
-	                              "(SELECT * FROM agentgres.alerts WHERE coalesce($1::text = status, status <> 'resolved') "
-	                              " ORDER BY opened_at DESC LIMIT $2::int) a");
-	handlers["/api/jobs"] = api("job state", api::JobStates(),
-	                            "SELECT coalesce(json_agg(j ORDER BY j.id DESC), '[]')::text FROM "
-	                            "(SELECT id, kind, payload, priority, state, attempts, max_attempts, run_at, locked_by, "
-	                            "        lease_until, last_error, result, created_at, finished_at "
-	                            " FROM agentgres.jobs WHERE $1::text IS NULL OR state = $1 "
-	                            " ORDER BY id DESC LIMIT $2::int) j");
+	handlers["/api/alerts"] =
+	    api("alert status", api::AlertStatuses(),
+	        "SELECT coalesce(json_agg(a ORDER BY a.opened_at DESC), '[]')::text FROM "
+	        "(SELECT * FROM agentgres.alerts WHERE coalesce($1::text = status, status <> 'resolved') "
+	        " ORDER BY opened_at DESC LIMIT $2::int) a");
+	handlers["/api/jobs"] =
+	    api("job state", api::JobStates(),
+	        "SELECT coalesce(json_agg(j ORDER BY j.id DESC), '[]')::text FROM "
+	        "(SELECT id, kind, payload, priority, state, attempts, max_attempts, run_at, locked_by, "
+	        "        lease_until, last_error, result, created_at, finished_at "
+	        " FROM agentgres.jobs WHERE $1::text IS NULL OR state = $1 "
+	        " ORDER BY id DESC LIMIT $2::int) j");
 
 	// Every route of the table has its handler; the pre-routing handler has
 	// already answered 404 and 405.
@@ -357,8 +362,8 @@ HttpServer::Start()
 	impl_->Routes();
 	if (!impl_->server.bind_to_port(address.host, address.port))
 		throw std::runtime_error("could not listen on " + impl_->config.http_listen);
-	log::Info("http", "listening", {{"address", impl_->config.http_listen},
-	                                {"token", impl_->config.http_token.empty() ? "off" : "on"}});
+	log::Info("http", "listening",
+	          {{"address", impl_->config.http_listen}, {"token", impl_->config.http_token.empty() ? "off" : "on"}});
 	thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
 }
 

@@ -32,8 +32,8 @@ struct ListenAddress {
 ListenAddress ParseListenAddress(const std::string &text);
 
 struct RouteSpec {
-	std::string pattern;               // "/api/jobs", "/api/sessions/{id}"
-	std::vector<std::string> methods;  // "GET", "POST", ...
+	std::string pattern;              // "/api/jobs", "/api/sessions/{id}"
+	std::vector<std::string> methods; // "GET", "POST", ...
 };
 
 // The server's routes: their patterns are the only values of the route label

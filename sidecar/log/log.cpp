@@ -37,8 +37,7 @@ Timestamp()
 {
 	const auto now = std::chrono::system_clock::now();
 	const auto seconds = std::chrono::system_clock::to_time_t(now);
-	const auto millis =
-	    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+	const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
 	std::tm tm{};
 	gmtime_r(&seconds, &tm);
 	char buffer[32];
@@ -162,7 +161,8 @@ RedactConninfo(std::string_view conninfo)
 			while (user_end < s.size() && s[user_end] != ':' && s[user_end] != '/' && s[user_end] != '@')
 				++user_end;
 			const std::size_t at = s.find('@', user_end);
-			if (user_end > i + scheme.size() && user_end < s.size() && s[user_end] == ':' && at != std::string_view::npos) {
+			if (user_end > i + scheme.size() && user_end < s.size() && s[user_end] == ':' &&
+			    at != std::string_view::npos) {
 				out.append(s.substr(i, user_end + 1 - i)).append("***");
 				i = at;
 			}

@@ -16,10 +16,26 @@ void Configure(Level level, bool json);
 Level ParseLevel(std::string_view name); // throws std::invalid_argument
 void Write(Level level, std::string_view component, std::string_view message, const nlohmann::json &fields = {});
 
-inline void Debug(std::string_view c, std::string_view m, const nlohmann::json &f = {}) { Write(Level::kDebug, c, m, f); }
-inline void Info(std::string_view c, std::string_view m, const nlohmann::json &f = {}) { Write(Level::kInfo, c, m, f); }
-inline void Warn(std::string_view c, std::string_view m, const nlohmann::json &f = {}) { Write(Level::kWarning, c, m, f); }
-inline void Error(std::string_view c, std::string_view m, const nlohmann::json &f = {}) { Write(Level::kError, c, m, f); }
+inline void
+Debug(std::string_view c, std::string_view m, const nlohmann::json &f = {})
+{
+	Write(Level::kDebug, c, m, f);
+}
+inline void
+Info(std::string_view c, std::string_view m, const nlohmann::json &f = {})
+{
+	Write(Level::kInfo, c, m, f);
+}
+inline void
+Warn(std::string_view c, std::string_view m, const nlohmann::json &f = {})
+{
+	Write(Level::kWarning, c, m, f);
+}
+inline void
+Error(std::string_view c, std::string_view m, const nlohmann::json &f = {})
+{
+	Write(Level::kError, c, m, f);
+}
 
 // A conninfo string or URI with any password replaced by "***".
 std::string RedactConninfo(std::string_view conninfo);

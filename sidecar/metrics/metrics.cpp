@@ -7,8 +7,8 @@
 namespace agentgres::sidecar::metrics {
 namespace {
 
-const std::vector<double> kSecondsBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                             1,      2.5,   5,      10,    30,   60,    300};
+const std::vector<double> kSecondsBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                             0.5,    1,     2.5,    5,     10,   30,    60,   300};
 
 std::string
 Escape(const std::string &value)

@@ -61,16 +61,16 @@ TEST(Kernels, MatchTheDoubleReferenceForEveryLengthAndIsa)
 {
 	std::mt19937 rng(1234);
 	for (const Kernels *k : AvailableKernels()) {
-		for (std::size_t n : {1u, 2u, 3u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 32u, 33u, 63u, 64u, 65u, 100u, 127u, 128u,
-		                      384u, 385u, 768u, 1536u, 16000u}) {
+		for (std::size_t n : {1u,  2u,  3u,  7u,   8u,   9u,   15u,  16u,  17u,  31u,   32u,   33u,
+		                      63u, 64u, 65u, 100u, 127u, 128u, 384u, 385u, 768u, 1536u, 16000u}) {
 			const auto a = RandomVector(rng, n);
 			const auto b = RandomVector(rng, n);
 			// float accumulation: allow a relative error growing with sqrt(n)
 			const double scale = std::sqrt(static_cast<double>(n));
 			const double tolerance = 1e-5 * scale * scale;
 			EXPECT_NEAR(k->dot(a.data(), b.data(), n), ReferenceDot(a, b), tolerance) << k->name << " n=" << n;
-			EXPECT_NEAR(k->l2_squared(a.data(), b.data(), n), ReferenceL2Squared(a, b),
-			            tolerance * 4) << k->name << " n=" << n;
+			EXPECT_NEAR(k->l2_squared(a.data(), b.data(), n), ReferenceL2Squared(a, b), tolerance * 4)
+			    << k->name << " n=" << n;
 			float norm_squared = 0;
 			const float dot = k->dot_and_norm(a.data(), b.data(), n, &norm_squared);
 			EXPECT_NEAR(dot, ReferenceDot(a, b), tolerance) << k->name << " n=" << n;

@@ -34,8 +34,8 @@ TEST(ParseText, AcceptsPlainAndSpacedLiterals)
 
 TEST(ParseText, RejectsMalformedTextAsInvalidTextRepresentation)
 {
-	for (const char *bad : {"", "1,2", "[", "[1", "[1,]", "[1,,2]", "[,1]", "[1 2]", "[1,2] x", "[1,2]]", "[a]",
-	                        "[1e]", "[--1]", "[+-1]", "[1;2]", "[++1]", "(1,2)"})
+	for (const char *bad : {"", "1,2", "[", "[1", "[1,]", "[1,,2]", "[,1]", "[1 2]", "[1,2] x", "[1,2]]", "[a]", "[1e]",
+	                        "[--1]", "[+-1]", "[1;2]", "[++1]", "(1,2)"})
 		EXPECT_EQ(CodeOf(bad), ErrorCode::kInvalidTextRepresentation) << bad;
 }
 

@@ -36,7 +36,8 @@ TEST(ErrorTemplate, Placeholders)
 	EXPECT_EQ(ErrorTemplate("disk 99% full, 12MB left after 100ms"), "disk <num> full, <num> left after <num>");
 	EXPECT_EQ(ErrorTemplate("src/main.cpp:12:5: error: expected ';'"), "<path>:<num>:<num>: error: expected <str>");
 	EXPECT_EQ(ErrorTemplate("main.cpp:12:5: error"), "<name>:<num>:<num>: error");
-	EXPECT_EQ(ErrorTemplate("Input/output error and/or TCP/IP, e.g. this."), "Input/output error and/or TCP/IP, e.g. this.");
+	EXPECT_EQ(ErrorTemplate("Input/output error and/or TCP/IP, e.g. this."),
+	          "Input/output error and/or TCP/IP, e.g. this.");
 	EXPECT_EQ(ErrorTemplate("setting up libc6:amd64 and bash:all"), "setting up <id> and bash:all");
 	EXPECT_EQ(ErrorTemplate("a == b => c"), "a == b => c");
 	EXPECT_EQ(ErrorTemplate("listen on port:5432 errno:98"), "listen on port:<num> errno:<num>");
@@ -129,7 +130,7 @@ TEST(LogClusters, GroupsVariantsOfOneEvent)
 {
 	const std::vector<std::optional<std::string_view>> messages = {
 	    "cannot open config for service alpha", "cannot open config for service beta", std::nullopt,
-	    "cannot open config for service gamma", "permission denied for table orders", "",
+	    "cannot open config for service gamma", "permission denied for table orders",  "",
 	    "permission denied for table users"};
 	const auto t = ClusterMessages(messages);
 	ASSERT_EQ(t.size(), messages.size());
@@ -141,7 +142,8 @@ TEST(LogClusters, GroupsVariantsOfOneEvent)
 	EXPECT_EQ(t[5], std::optional<std::string>(""));
 	EXPECT_EQ(t[6], t[4]);
 	// Different first words are different events.
-	const auto u = ClusterMessages({"connection to alpha refused", "connection to beta refused", "timeout to alpha refused"});
+	const auto u = ClusterMessages(
+	    {"connection to alpha refused", "connection to beta refused", "timeout to alpha refused"});
 	EXPECT_EQ(u[0], u[1]);
 	EXPECT_NE(u[0], u[2]);
 }

@@ -69,7 +69,7 @@ TEST(Train, MatchesTheClosedFormForTwoGroups)
 	TrainingData data;
 	std::vector<std::string_view> a{"alpha"}, b{"beta"};
 	for (int i = 0; i < 1000; ++i) {
-		data.Add(static_cast<std::uint64_t>(2 * i), "t", a, std::nullopt, i % 10 < 8, 10.0); // 80%
+		data.Add(static_cast<std::uint64_t>(2 * i), "t", a, std::nullopt, i % 10 < 8, 10.0);     // 80%
 		data.Add(static_cast<std::uint64_t>(2 * i + 1), "t", b, std::nullopt, i % 10 < 3, 10.0); // 30%
 	}
 	TrainOptions options;

@@ -34,8 +34,7 @@ Simulated(std::size_t n, std::uint64_t seed)
 		const auto e = sim.Next();
 		names.assign(e.agents.begin(), e.agents.end());
 		h.data.Add(i + 1, "code_change", names, e.complexity, e.success, e.duration_s);
-		auto it = std::find_if(h.seen.begin(), h.seen.end(),
-		                       [&](const SeenTeam &t) { return t.agents == e.agents; });
+		auto it = std::find_if(h.seen.begin(), h.seen.end(), [&](const SeenTeam &t) { return t.agents == e.agents; });
 		if (it == h.seen.end())
 			h.seen.push_back({e.agents, 1});
 		else
@@ -113,7 +112,8 @@ TEST(Recommend, RespectsKAndMaxAgents)
 	const History h = Simulated(4000, 7);
 	const Model &model = TrainedModel();
 	for (std::size_t max_agents : {1u, 2u, 4u}) {
-		const std::vector<Recommendation> teams = Recommend(model, {"code_change", std::nullopt, 50, max_agents}, h.seen);
+		const std::vector<Recommendation> teams =
+		    Recommend(model, {"code_change", std::nullopt, 50, max_agents}, h.seen);
 		ASSERT_FALSE(teams.empty());
 		std::set<std::vector<std::string>> distinct;
 		for (const Recommendation &r : teams) {

@@ -205,11 +205,12 @@ TEST(Config, FindsTheEmbeddedDefaultsFile)
 	EXPECT_EQ(FindDefaultConfigFile((root / "project").string() + "/", ""), expected);
 	// From elsewhere: beside the binary's project root.
 	std::ofstream(root / "project" / "build" / "agentgresd") << "";
-	EXPECT_EQ(FindDefaultConfigFile((root / "elsewhere").string(), (root / "project" / "build" / "agentgresd").string()),
+	EXPECT_EQ(FindDefaultConfigFile((root / "elsewhere").string(),
+	                                (root / "project" / "build" / "agentgresd").string()),
 	          expected);
 	EXPECT_EQ(FindDefaultConfigFile((root / "elsewhere").string(), ""), "");
-	const std::string words = DefaultConfigSearchText((root / "elsewhere").string(),
-	                                                  (root / "project" / "build" / "agentgresd").string());
+	const std::string words =
+	    DefaultConfigSearchText((root / "elsewhere").string(), (root / "project" / "build" / "agentgresd").string());
 	EXPECT_NE(words.find((root / "elsewhere").string() + " and its parents"), std::string::npos) << words;
 	EXPECT_NE(words.find(expected), std::string::npos) << words;
 	fs::remove_all(root);
@@ -278,8 +279,7 @@ TEST(Filters, StatesAndLimits)
 
 TEST(Health, OneMeaningOfHealthy)
 {
-	const auto judge = [](const char *system, const std::string &db_error = "",
-	                      std::vector<std::string> failed = {}) {
+	const auto judge = [](const char *system, const std::string &db_error = "", std::vector<std::string> failed = {}) {
 		return JudgeHealth(system ? nlohmann::json::parse(system) : nlohmann::json(nullptr), db_error, failed);
 	};
 	HealthVerdict v = judge(R"({"status": "ok", "reasons": []})");
@@ -455,7 +455,8 @@ TEST(Log, RedactsPasswords)
 	EXPECT_EQ(log::RedactConninfo("postgresql://me:hunter2@db:5432/x"), "postgresql://me:***@db:5432/x");
 	EXPECT_EQ(log::RedactConninfo("dbname=x"), "dbname=x");
 	EXPECT_EQ(log::RedactConninfo("PASSWORD='it\\'s' host=h password=b"), "PASSWORD=*** host=h password=***");
-	EXPECT_EQ(log::RedactConninfo("postgres://u:p@h/d and postgresql://v:q@i"), "postgres://u:***@h/d and postgresql://v:***@i");
+	EXPECT_EQ(log::RedactConninfo("postgres://u:p@h/d and postgresql://v:q@i"),
+	          "postgres://u:***@h/d and postgresql://v:***@i");
 	EXPECT_EQ(log::RedactConninfo("postgresql://u@h:5432/d"), "postgresql://u@h:5432/d");
 	EXPECT_EQ(log::RedactConninfo("password="), "password=");
 	EXPECT_EQ(log::RedactConninfo("password"), "password");
