@@ -124,7 +124,18 @@ SELECT dblink_connect('listener', format('host=%s port=%s dbname=%s user=%s',
 	current_user));
 SELECT dblink_exec('listener', 'LISTEN agentgres_jobs');
 SELECT enqueue('wake', '{}') > 0 AS queued;
-SELECT notify_name, extra FROM dblink_get_notify('listener');
+-- the notification travels asynchronously: wait for it (at most 5 s)
+CREATE TEMP TABLE seen AS SELECT * FROM dblink_get_notify('listener') WHERE false;
+DO $$
+BEGIN
+	FOR i IN 1..200 LOOP
+		INSERT INTO seen SELECT * FROM dblink_get_notify('listener');
+		EXIT WHEN FOUND;
+		PERFORM pg_sleep(0.025);
+	END LOOP;
+END $$;
+SELECT notify_name, extra FROM seen;
+DROP TABLE seen;
 SELECT dblink_disconnect('listener');
 DROP EXTENSION dblink;
 -- bad input
