@@ -2,6 +2,7 @@
 # The daemon's job worker against the real cluster, in its own database:
 #   a job that runs longer than several leases keeps its lease (renewed while
 #   it runs) and is done exactly once, though two worker loops compete for it;
+#   a run whose job was taken over by another worker stops and leaves it;
 #   cancelling running jobs is a normal outcome: the run stops, the worker
 #   loop keeps running and /health stays 200; the daemon claims only the
 #   kinds it has handlers for, so an application's kinds stay queued for the
@@ -84,6 +85,23 @@ check "  with the handler's result and no lost lease" sql_is 'true|' \
 	"SELECT ((result ->> 'slept_ms')::numeric = 7000)::text || '|' || coalesce(last_error, '') FROM agentgres.jobs WHERE id = $job"
 check "  run once: one \"job done\" in the log, no lost job" bash -c \
 	"[[ \$(grep 'job done' '$LOG' | grep -c '\"job\":\"$job\"') == 1 ]] && ! grep -q 'job lost' '$LOG'"
+
+# 1b. a run that lost its job (its lease taken over by another worker) stops
+# and leaves the job to its new owner
+job=$("$DAEMON" enqueue sleep '{"ms": 20000}')
+wait_for 5 sql_is running "SELECT state FROM agentgres.jobs WHERE id = $job" || true
+# One transaction: its lease runs out and another worker claims it.
+sql "UPDATE agentgres.jobs SET lease_until = now() - interval '1 second' WHERE id = $job;
+     SELECT count(*) FROM agentgres.claim_jobs('thief', ARRAY['sleep'], 1, '1 minute')" >/dev/null
+check "the run that lost its job logs it and stops" wait_for 3 bash -c \
+	"grep 'job lost' '$LOG' | grep -q '\"job\":\"$job\"'"
+check "  without touching the new owner's job" sql_is "running/thief/2" \
+	"SELECT state || '/' || locked_by || '/' || attempts FROM agentgres.jobs WHERE id = $job"
+sql "SELECT agentgres.complete_job($job, 'thief', '{\"by\": \"thief\"}')" >/dev/null
+check "  which its owner completes" sql_is "done/thief" \
+	"SELECT state || '/' || (result ->> 'by') FROM agentgres.jobs WHERE id = $job"
+job2=$("$DAEMON" enqueue noop)
+check "  and the worker goes on" wait_for 5 sql_is done "SELECT state FROM agentgres.jobs WHERE id = $job2"
 stop_daemon
 
 # 2. cancel during a run, five times: each run stops at once, the worker
