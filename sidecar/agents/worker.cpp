@@ -228,12 +228,14 @@ public:
 			const Handler &handler = Handlers().at(kind); // claimed by kind
 			LeaseKeeper keeper(*lease_db_, c, id, worker, lease_s);
 			LoopContext job{c.config, keeper.abort(), c.db, c.state, c.instance};
+			bool completing = false; // a 55000 then means the job was lost, not that the handler failed
 			try {
 				const nlohmann::json result = handler(nlohmann::json::parse(claimed.String(0, 2), nullptr, false), job);
 				keeper.Stop();
 				if (keeper.lost()) {
 					Lost(c, id, kind);
 				} else {
+					completing = true;
 					c.db.Exec("SELECT agentgres.complete_job($1, $2, $3::jsonb)", {id, worker, result.dump()});
 					registry.Add("agentgres_jobs_processed_total", {{"kind", kind}, {"outcome", "done"}});
 					log::Info("worker", "job done", {{"job", id}, {"kind", kind}});
@@ -252,7 +254,7 @@ public:
 				keeper.Stop();
 				if (e.connection_lost())
 					throw; // the lease brings the job back
-				if (NotHeld(e))
+				if (completing && NotHeld(e))
 					Lost(c, id, kind);
 				else
 					FailJob(c, worker, id, kind, e.what());
