@@ -135,6 +135,9 @@ set +e
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	AGENTGRESD="$BUILD_ASAN/agentgresd" bash "$AGENTGRES_ROOT/tests/integration/daemon.sh"
 record "integration daemon under ASan/UBSan" $?
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	AGENTGRESD="$BUILD_ASAN/agentgresd" bash "$AGENTGRES_ROOT/tests/integration/jobs_daemon.sh"
+record "integration jobs_daemon under ASan/UBSan" $?
 set -e
 
 echo

@@ -548,3 +548,106 @@ COMMENT ON FUNCTION agentgres.refresh_insights(integer, double precision) IS
 	'replaces agentgres.insights with best_combo, avoid_pattern and slow_pattern insights: agent sets whose effect holds '
 	'against comparable teams that differ only by one of their members; confidence is 1 minus the Bonferroni-adjusted '
 	'p-value';
+
+-- The job queue: workers renew their lease while a job runs (renew_lease, a
+-- heartbeat; false once the job was lost to a requeue, a cancel or another
+-- worker); the failure backoff caps its exponent before it multiplies, so
+-- fail_job works at any attempt count; enqueue checks the payloads of the
+-- kinds agentgresd runs.
+CREATE OR REPLACE FUNCTION agentgres.enqueue(kind text, payload jsonb, priority integer DEFAULT 3, run_at timestamptz DEFAULT now(),
+                                  max_attempts integer DEFAULT 3)
+RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	job_id bigint;
+	takes text[];
+	unknown text;
+BEGIN
+	IF kind IS NULL OR kind = '' THEN
+		RAISE EXCEPTION 'job kind must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF priority IS NULL OR priority NOT BETWEEN 1 AND 5 THEN
+		RAISE EXCEPTION 'job priority must be between 1 (first) and 5 (last), not %', priority
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 100 THEN
+		RAISE EXCEPTION 'max_attempts must be between 1 and 100' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	payload := coalesce(payload, '{}');
+	-- The kinds agentgresd runs (Handlers() in sidecar/agents/worker.cpp; noop
+	-- takes anything): a payload its handler would misread fails here, at
+	-- enqueue, rather than being ignored in the daemon.
+	takes := CASE kind WHEN 'sleep' THEN ARRAY['ms'] WHEN 'fail' THEN ARRAY['error'] WHEN 'learning.train' THEN
+	                   ARRAY['model'] WHEN 'learning.refresh_insights' THEN '{}' WHEN 'metrics.rollup' THEN '{}' END;
+	IF takes IS NOT NULL THEN
+		IF jsonb_typeof(payload) <> 'object' THEN
+			RAISE EXCEPTION 'the payload of a % job must be a JSON object, not %', kind, jsonb_typeof(payload)
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		SELECT k INTO unknown FROM jsonb_object_keys(payload) AS k WHERE k <> ALL (takes) ORDER BY k LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'a % job takes no payload key "%"', kind, unknown USING ERRCODE = 'invalid_parameter_value',
+				HINT = CASE WHEN cardinality(takes) = 0 THEN format('A %s job takes an empty payload.', kind)
+				            ELSE format('A %s job takes: %s.', kind, array_to_string(takes, ', ')) END;
+		END IF;
+		IF kind = 'sleep' AND payload ? 'ms' AND (jsonb_typeof(payload -> 'ms') <> 'number'
+		                                          OR (payload ->> 'ms')::numeric NOT BETWEEN 0 AND 86400000) THEN
+			RAISE EXCEPTION 'payload key "ms" of a sleep job must be a number of milliseconds from 0 to 86400000'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF kind = 'fail' AND payload ? 'error' AND jsonb_typeof(payload -> 'error') <> 'string' THEN
+			RAISE EXCEPTION 'payload key "error" of a fail job must be a string' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF kind = 'learning.train' AND payload ? 'model'
+		   AND (jsonb_typeof(payload -> 'model') <> 'string' OR payload ->> 'model' = '') THEN
+			RAISE EXCEPTION 'payload key "model" of a learning.train job must be a non-empty string'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+	INSERT INTO agentgres.jobs (kind, payload, priority, run_at, max_attempts)
+	VALUES (kind, payload, priority, coalesce(run_at, now()), max_attempts)
+	RETURNING id INTO job_id;
+	-- Workers LISTEN on agentgres_jobs and wake at once (delivered at commit).
+	PERFORM pg_notify('agentgres_jobs', kind);
+	RETURN job_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION agentgres.fail_job(id bigint, worker text, error text, retry boolean DEFAULT true) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	new_state text;
+BEGIN
+	-- Exponential backoff: 10 s, 20 s, 40 s, ... capped at one hour.
+	UPDATE agentgres.jobs j
+	SET state = CASE WHEN retry AND j.attempts < j.max_attempts THEN 'queued' ELSE 'dead' END,
+	    -- The exponent is capped first (10 s x 2^9 is over the hour already), so
+	    -- no attempt count overflows the interval.
+	    run_at = now() + least(interval '1 hour', interval '10 seconds' * power(2, least(greatest(j.attempts - 1, 0), 9))),
+	    last_error = fail_job.error, locked_by = NULL, lease_until = NULL,
+	    finished_at = CASE WHEN retry AND j.attempts < j.max_attempts THEN NULL ELSE now() END
+	WHERE j.id = fail_job.id AND j.state = 'running' AND j.locked_by = worker
+	RETURNING j.state INTO new_state;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'job % is not running under worker "%"', id, worker
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	RETURN new_state;
+END $$;
+
+CREATE FUNCTION agentgres.renew_lease(id bigint, worker text, lease interval DEFAULT '5 minutes') RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF worker IS NULL OR worker = '' THEN
+		RAISE EXCEPTION 'worker name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF lease IS NULL OR lease < interval '1 second' THEN
+		RAISE EXCEPTION 'lease must be at least one second' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- Still this worker's while it runs under its name, even just after the
+	-- lease ran out if nobody has requeued it yet. Cancelled, requeued or
+	-- claimed by another worker: the lease is lost.
+	UPDATE agentgres.jobs j SET lease_until = now() + renew_lease.lease
+	WHERE j.id = renew_lease.id AND j.state = 'running' AND j.locked_by = renew_lease.worker;
+	RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION agentgres.renew_lease(bigint, text, interval) IS
+	'extends the lease of a running job by lease from now (a worker heartbeat); false when the worker lost the job';

@@ -138,6 +138,64 @@ SELECT notify_name, extra FROM seen;
 DROP TABLE seen;
 SELECT dblink_disconnect('listener');
 DROP EXTENSION dblink;
+-- a running job's lease is renewed (the worker's heartbeat) until the job is lost
+SELECT enqueue('lease', '{}') AS j6 \gset
+SELECT id = :j6 AS claimed FROM claim_jobs('w6', ARRAY['lease'], 1, '1 second');
+SELECT renew_lease(:j6, 'w6', '1 hour') AS renewed;
+SELECT lease_until > now() + interval '59 minutes' AS extended FROM jobs WHERE id = :j6;
+SELECT renew_lease(:j6, 'w7', '1 hour') AS not_the_holder;
+-- its lease ran out and another worker took it: the first may neither renew
+-- nor finish it
+UPDATE jobs SET lease_until = now() - interval '1 second' WHERE id = :j6;
+SELECT attempts, locked_by FROM claim_jobs('w7', ARRAY['lease'], 1, '1 minute');
+SELECT renew_lease(:j6, 'w6', '1 minute') AS lost;
+\set VERBOSITY sqlstate
+SELECT complete_job(:j6, 'w6', '{"late": true}');
+SELECT fail_job(:j6, 'w6', 'late');
+\set VERBOSITY default
+SELECT state, locked_by, result FROM jobs WHERE id = :j6;
+SELECT renew_lease(:j6, 'w7', '1 minute') AS holder_renews;
+-- cancelled while running: lost as well
+SELECT cancel_job(:j6);
+SELECT renew_lease(:j6, 'w7', '1 minute') AS cancelled_is_lost;
+SELECT renew_lease(NULL, 'w7', '1 minute') AS no_job, renew_lease(424242, 'w7') AS unknown_job;
+SELECT renew_lease(:j6, '', '1 minute');
+SELECT renew_lease(:j6, NULL, '1 minute');
+SELECT renew_lease(:j6, 'w7', '0.5 seconds');
+SELECT renew_lease(:j6, 'w7', NULL);
+-- the backoff caps its exponent first: no overflow at any attempt count
+SELECT enqueue('retry', '{}', max_attempts => 100) AS j7 \gset
+SELECT count(*) FROM claim_jobs('w8', ARRAY['retry'], 1);
+BEGIN; -- one now()
+UPDATE jobs SET attempts = 41 WHERE id = :j7;
+SELECT fail_job(:j7, 'w8', 'attempt 41') AS state;
+SELECT run_at - now() AS backoff FROM jobs WHERE id = :j7;
+UPDATE jobs SET state = 'running', locked_by = 'w8', attempts = 99 WHERE id = :j7;
+SELECT fail_job(:j7, 'w8', 'attempt 99') AS state;
+SELECT run_at - now() AS backoff FROM jobs WHERE id = :j7;
+UPDATE jobs SET state = 'running', locked_by = 'w8', attempts = 100 WHERE id = :j7;
+SELECT fail_job(:j7, 'w8', 'attempt 100') AS state;
+SELECT run_at - now() AS backoff, finished_at = now() AS finished FROM jobs WHERE id = :j7;
+COMMIT;
+DELETE FROM jobs WHERE id IN (:j6, :j7);
+-- the kinds agentgresd runs have their payloads checked at enqueue; other
+-- kinds take any payload
+SELECT enqueue('sleep', '{"seconds": 3}');
+SELECT enqueue('sleep', '{"ms": "3000"}');
+SELECT enqueue('sleep', '{"ms": -1}');
+SELECT enqueue('sleep', '{"ms": 1e12}');
+SELECT enqueue('sleep', '[1]');
+SELECT enqueue('fail', '{"error": 5}');
+SELECT enqueue('learning.train', '{"model": ""}');
+SELECT enqueue('learning.train', '{"model": "m", "rows": 5}');
+SELECT enqueue('metrics.rollup', '{"x": 1}');
+SELECT enqueue('learning.refresh_insights', '"now"');
+BEGIN;
+SELECT count(*) AS accepted FROM (VALUES (enqueue('sleep', '{"ms": 3000}')), (enqueue('sleep', NULL)),
+	(enqueue('sleep', '{"ms": 0.5}')), (enqueue('noop', '[1, 2]')), (enqueue('fail', '{"error": "boom"}')),
+	(enqueue('learning.train', '{"model": "m"}')), (enqueue('learning.refresh_insights', '{}')),
+	(enqueue('metrics.rollup', '{}')), (enqueue('myapp.summarize', '{"seconds": 3}'))) AS v(id);
+ROLLBACK;
 -- bad input
 SELECT enqueue('', '{}');
 SELECT enqueue('x', '{}', priority => 0);
