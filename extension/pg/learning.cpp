@@ -161,8 +161,8 @@ CheckComplexity(bool has_complexity, double complexity)
 	if (!std::isfinite(complexity))
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
 	if (std::fabs(complexity) > learning::kMaxAbsComplexity)
-		throw core::Error(core::ErrorCode::kNumericValueOutOfRange, "complexity is out of range",
-		                  "It must be between -1000000 and 1000000.");
+		throw core::Error(core::ErrorCode::kNumericValueOutOfRange, "complexity is out of range", {},
+		                  "Complexity must be between -1000000 and 1000000.");
 }
 
 std::vector<std::string_view>

@@ -5,7 +5,8 @@
 -- failing, with reasons); every SQL function but agent_patterns pins
 -- search_path; refresh_insights() credits an agent set only against
 -- comparable teams (a bad pair is no longer reported as its members) and runs
--- one call at a time; error templates group like a log parser.
+-- one call at a time; error templates group like a log parser; duration_s
+-- and complexity are bounded to meaningful ranges.
 \echo Use "ALTER EXTENSION agentgres UPDATE TO '0.4.0'" to load this file. \quit
 
 -- satisfaction integer instead of smallint, so a plain literal resolves.
