@@ -67,7 +67,7 @@ ROLLBACK;
 
 -- cancellation: each long-running function stops soon after a 200 ms
 -- statement_timeout. Uncancelled, these inputs take (measured) 16 s to train,
--- over 20 s for agent_patterns, about 2.5 s for refresh_insights and 2 s for
+-- tens of seconds for agent_patterns, 3.5 s for refresh_insights and 3 s for
 -- rrf; training stopped only at its end before it checked for interrupts.
 -- training: 64-agent teams make each Newton iteration slow
 DELETE FROM executions;
