@@ -17,7 +17,8 @@ namespace {
 
 constexpr int kModelFormat = 1;
 constexpr std::size_t kMinExecutions = 20;
-constexpr double kMinDuration = 1e-3; // seconds; log of 0 is undefined
+constexpr double kMinDuration = 1e-3;     // seconds; log of 0 is undefined
+constexpr double kMaxStandardised = 10.0; // |z| of complexity features
 
 constexpr std::size_t kInterruptInterval = 256; // rows between interrupt checks
 
@@ -308,7 +309,11 @@ FeatureSpace::Encode(std::int32_t task_type_index, std::uint64_t task_type_hash,
 	out.clear();
 	out.emplace_back(0, 1.0);
 	if (complexity.has_value() && std::isfinite(*complexity)) {
-		const double z = (*complexity - complexity_mean_) / complexity_std_;
+		// Winsorised at 10 standard deviations: an outlier in training cannot
+		// dominate the fit, and a prediction far outside the data extrapolates
+		// flat instead of squaring its way to p = 0 or 1 and infinite durations.
+		const double z =
+		    std::clamp((*complexity - complexity_mean_) / complexity_std_, -kMaxStandardised, kMaxStandardised);
 		out.emplace_back(1, z);
 		out.emplace_back(2, z * z);
 	} else {

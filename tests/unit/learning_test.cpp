@@ -114,6 +114,19 @@ TEST(Train, OutliersGiveAFiniteModel)
 	}
 }
 
+TEST(Model, ExtrapolatesFlatBeyondTenStandardDeviations)
+{
+	const Model m = Train(Simulated(2000, 3)).model;
+	const std::vector<std::string_view> team{"planner", "coder"};
+	for (double c : {1e6, -1e6}) {
+		const auto far = m.Predict({"code_change", team, c});
+		const auto farther = m.Predict({"code_change", team, c * 1e300});
+		EXPECT_TRUE(far.p_success > 0 && far.p_success < 1) << c;
+		EXPECT_TRUE(std::isfinite(far.duration_s) && far.duration_s > 0) << c;
+		EXPECT_EQ(far.p_success, farther.p_success);
+	}
+}
+
 TEST(Train, ChecksForInterrupts)
 {
 	const TrainingData data = Simulated(3000, 7);

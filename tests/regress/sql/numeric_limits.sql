@@ -63,6 +63,11 @@ SELECT (r ->> 'auc')::float8 > 0.6 AS auc_ok, r ->> 'n' AS n FROM train_success_
 SELECT p > 0 AND p < 1 AS p_ok, d > 0 AND d < 1e7 AS d_ok
 FROM predict_success('code_change', ARRAY['planner', 'coder'], 5) AS p,
      estimate_duration('code_change', ARRAY['planner', 'coder'], 5) AS d;
+-- at the edge of the accepted range: flat extrapolation, still a probability
+-- and a finite duration
+SELECT p > 0 AND p < 1 AS p_ok, d > 0 AND d < 'Infinity' AS d_ok
+FROM predict_success('code_change', ARRAY['planner', 'coder'], 1e6) AS p,
+     estimate_duration('code_change', ARRAY['planner', 'coder'], 1e6) AS d;
 ROLLBACK;
 
 -- cancellation: each long-running function stops soon after a 200 ms
