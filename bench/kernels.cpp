@@ -58,6 +58,11 @@ BM_StreamingRead(benchmark::State &state)
 	state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBufferBytes));
 }
 
+// kCosineChecked is the cosine that <=> and top_k compute: the float kernels
+// plus the overflow/underflow check (kCosine is the unchecked computation,
+// for the cost of the check).
+constexpr auto kCosineChecked = static_cast<dist::Metric>(100);
+
 template <dist::Metric metric>
 void
 BM_Scan(benchmark::State &state, dist::Isa isa)
@@ -81,6 +86,8 @@ BM_Scan(benchmark::State &state, dist::Isa isa)
 				d = kernels->l2_squared(query.data(), x, dims);
 			} else if constexpr (metric == dist::Metric::kInnerProduct) {
 				d = -kernels->dot(query.data(), x, dims);
+			} else if constexpr (metric == kCosineChecked) {
+				d = dist::QueryScorer::CosineDistanceOf(*kernels, query.data(), query_norm, x, dims);
 			} else {
 				float x_norm = 0;
 				const float dot = kernels->dot_and_norm(query.data(), x, dims, &x_norm);
@@ -107,6 +114,10 @@ Register()
 			const std::string suffix = std::string("/") + name + "/" + std::to_string(dims);
 			benchmark::RegisterBenchmark(("Cosine" + suffix).c_str(),
 			                             [isa](benchmark::State &s) { BM_Scan<dist::Metric::kCosine>(s, isa); })
+			    ->Arg(dims)
+			    ->Unit(benchmark::kMillisecond);
+			benchmark::RegisterBenchmark(("CosineChecked" + suffix).c_str(),
+			                             [isa](benchmark::State &s) { BM_Scan<kCosineChecked>(s, isa); })
 			    ->Arg(dims)
 			    ->Unit(benchmark::kMillisecond);
 			benchmark::RegisterBenchmark(("L2" + suffix).c_str(),

@@ -34,11 +34,11 @@ CREATE TABLE agentgres.executions (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	task_id text,
 	task_type text NOT NULL CHECK (task_type <> ''),
-	complexity double precision CHECK (complexity > '-Infinity' AND complexity < 'Infinity'),
+	complexity double precision CHECK (complexity >= -1e6 AND complexity <= 1e6),
 	agents text[] NOT NULL CHECK (cardinality(agents) BETWEEN 1 AND 64 AND array_position(agents, NULL) IS NULL
 	                              AND array_ndims(agents) = 1),
 	success boolean NOT NULL,
-	duration_s double precision NOT NULL CHECK (duration_s >= 0 AND duration_s < 'Infinity'),
+	duration_s double precision NOT NULL CHECK (duration_s >= 0 AND duration_s <= 1e7),
 	error text,
 	satisfaction smallint CHECK (satisfaction BETWEEN 1 AND 10),
 	resources jsonb,
@@ -219,6 +219,16 @@ BEGIN
 	IF complexity = 'NaN' OR complexity IN ('Infinity', '-Infinity') THEN
 		RAISE EXCEPTION 'complexity must be finite' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- Meaningful ranges (the model squares complexity and takes the log of
+	-- durations; beyond these a value is a unit or caller bug).
+	IF duration_s > 1e7 THEN
+		RAISE EXCEPTION 'duration_s is out of range: %', duration_s USING ERRCODE = 'numeric_value_out_of_range',
+			HINT = 'A duration is at most 10000000 seconds (about 115 days).';
+	END IF;
+	IF abs(complexity) > 1e6 THEN
+		RAISE EXCEPTION 'complexity is out of range: %', complexity USING ERRCODE = 'numeric_value_out_of_range',
+			HINT = 'Complexity must be between -1000000 and 1000000.';
+	END IF;
 	IF satisfaction NOT BETWEEN 1 AND 10 THEN
 		RAISE EXCEPTION 'satisfaction must be between 1 and 10, not %', satisfaction
 			USING ERRCODE = 'invalid_parameter_value';
@@ -290,6 +300,14 @@ DECLARE
 BEGIN
 	IF task_type IS NULL OR task_type = '' THEN
 		RAISE EXCEPTION 'task_type must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- The bounds of record_execution, checked now rather than at finish_task.
+	IF complexity = 'NaN' OR complexity IN ('Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'complexity must be finite' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF abs(complexity) > 1e6 THEN
+		RAISE EXCEPTION 'complexity is out of range: %', complexity USING ERRCODE = 'numeric_value_out_of_range',
+			HINT = 'Complexity must be between -1000000 and 1000000.';
 	END IF;
 	IF chosen IS NULL AND mode IN ('recommend', 'adapt') THEN
 		SELECT r.agents, r.p_success INTO best

@@ -356,14 +356,30 @@ QueryScorer::L2FromSquared(float squared) noexcept
 }
 
 double
-QueryScorer::CosineDistanceFrom(float dot, float a_norm_squared, float b_norm_squared) noexcept
+QueryScorer::CosineDistanceFrom(double dot, double a_norm_squared, double b_norm_squared) noexcept
 {
-	const double denominator = std::sqrt(static_cast<double>(a_norm_squared) * static_cast<double>(b_norm_squared));
+	const double denominator = std::sqrt(a_norm_squared * b_norm_squared);
 	if (denominator == 0.0)
 		return std::nan("");
 	// Rounding can push the ratio just outside [-1, 1].
-	const double similarity = std::clamp(static_cast<double>(dot) / denominator, -1.0, 1.0);
+	const double similarity = std::clamp(dot / denominator, -1.0, 1.0);
 	return 1.0 - similarity;
+}
+
+double
+QueryScorer::CosineDistanceDouble(const float *a, const float *b, std::size_t n) noexcept
+{
+	// A float squared lies within [2^-298, 2^256] in double, and a sum of up
+	// to 2^31 of them stays finite, so nothing here overflows or underflows.
+	double dot = 0, a_norm_squared = 0, b_norm_squared = 0;
+	for (std::size_t i = 0; i < n; ++i) {
+		const double x = a[i], y = b[i];
+		dot += x * y;
+		a_norm_squared += x * x;
+		b_norm_squared += y * y;
+	}
+	// |a|^2 |b|^2 lies within [2^-596, 2^574]: finite and normal in double.
+	return CosineDistanceFrom(dot, a_norm_squared, b_norm_squared);
 }
 
 QueryScorer::QueryScorer(std::span<const float> query, Metric metric) noexcept
@@ -396,8 +412,12 @@ CosineDistance(std::span<const float> a, std::span<const float> b) noexcept
 	// The same three reductions QueryScorer uses, so <=> and top_k agree
 	// exactly, and a <=> b == b <=> a.
 	const Kernels &k = Active();
-	return QueryScorer::CosineDistanceFrom(k.dot(a.data(), b.data(), a.size()), k.dot(a.data(), a.data(), a.size()),
-	                                       k.dot(b.data(), b.data(), b.size()));
+	const float dot = k.dot(a.data(), b.data(), a.size());
+	const float a_norm_squared = k.dot(a.data(), a.data(), a.size());
+	const float b_norm_squared = k.dot(b.data(), b.data(), b.size());
+	if (QueryScorer::CosineNeedsDouble(dot, a_norm_squared, b_norm_squared)) [[unlikely]]
+		return QueryScorer::CosineDistanceDouble(a.data(), b.data(), a.size());
+	return QueryScorer::CosineDistanceFrom(dot, a_norm_squared, b_norm_squared);
 }
 
 double

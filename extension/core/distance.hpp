@@ -9,7 +9,9 @@
 //
 // Accumulation is in float, as in pgvector, with several independent
 // accumulators; the unit tests hold every variant to a double-precision
-// reference.
+// reference. Cosine distance checks the float sums and recomputes in double
+// when they overflowed or underflowed (values near the float limits), so it
+// is right for every finite input at the cost of one predictable branch.
 #include "cpp_only.hpp" // outside the guard: checked at every inclusion
 #ifndef AGENTGRES_CORE_DISTANCE_HPP
 #define AGENTGRES_CORE_DISTANCE_HPP
@@ -74,9 +76,7 @@ public:
 		case Metric::kCosine:
 			break;
 		}
-		float x_norm_squared = 0.0f;
-		const float dot = kernels_->dot_and_norm(query_.data(), x, query_.size(), &x_norm_squared);
-		return CosineDistanceFrom(dot, query_norm_squared_, x_norm_squared);
+		return CosineDistanceOf(*kernels_, query_.data(), query_norm_squared_, x, query_.size());
 	}
 	std::size_t
 	dimensions() const noexcept
@@ -91,7 +91,31 @@ public:
 	{
 		return 0.0 - static_cast<double>(x);
 	}
-	static double CosineDistanceFrom(float dot, float a_norm_squared, float b_norm_squared) noexcept;
+	static double CosineDistanceFrom(double dot, double a_norm_squared, double b_norm_squared) noexcept;
+	// True when float sums cannot be trusted for cosine: a sum overflowed
+	// (inf, NaN) or a squared norm is so small that products underflowed.
+	static bool
+	CosineNeedsDouble(float dot, float a_norm_squared, float b_norm_squared) noexcept
+	{
+		constexpr float kMaxSafe = 3.0e38f, kMinSafe = 1e-20f;
+		// Written so that NaN fails every comparison and takes the slow path.
+		return !(a_norm_squared >= kMinSafe && a_norm_squared <= kMaxSafe && b_norm_squared >= kMinSafe &&
+		         b_norm_squared <= kMaxSafe && dot >= -kMaxSafe && dot <= kMaxSafe);
+	}
+	// Cosine distance of q (with |q|^2 already computed by the same kernels)
+	// and x: float kernels, double recomputation when CosineNeedsDouble.
+	static double
+	CosineDistanceOf(const Kernels &kernels, const float *q, float q_norm_squared, const float *x,
+	                 std::size_t n) noexcept
+	{
+		float x_norm_squared = 0.0f;
+		const float dot = kernels.dot_and_norm(q, x, n, &x_norm_squared);
+		if (CosineNeedsDouble(dot, q_norm_squared, x_norm_squared)) [[unlikely]]
+			return CosineDistanceDouble(q, x, n);
+		return CosineDistanceFrom(dot, q_norm_squared, x_norm_squared);
+	}
+	// Accumulated in double: float products cannot overflow or underflow there.
+	static double CosineDistanceDouble(const float *a, const float *b, std::size_t n) noexcept;
 
 private:
 	std::span<const float> query_;

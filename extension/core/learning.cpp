@@ -17,7 +17,17 @@ namespace {
 
 constexpr int kModelFormat = 1;
 constexpr std::size_t kMinExecutions = 20;
-constexpr double kMinDuration = 1e-3; // seconds; log of 0 is undefined
+constexpr double kMinDuration = 1e-3;     // seconds; log of 0 is undefined
+constexpr double kMaxStandardised = 10.0; // |z| of complexity features
+
+constexpr std::size_t kInterruptInterval = 256; // rows between interrupt checks
+
+void
+CheckInterrupts(const TrainOptions &options)
+{
+	if (options.check_interrupts)
+		options.check_interrupts();
+}
 
 std::uint32_t
 Bucket(std::uint64_t hash, std::uint32_t buckets)
@@ -151,10 +161,14 @@ FitSuccess(const TrainingData &data, const FeatureSpace &space, const TrainOptio
 	SparseRow row;
 	Eigen::MatrixXd hessian(d, d);
 	Eigen::VectorXd gradient(d);
+	std::size_t visited = 0;
 	for (fit.iterations = 1; fit.iterations <= options.max_iterations; ++fit.iterations) {
+		CheckInterrupts(options);
 		hessian.setZero();
 		gradient.setZero();
 		for (const auto &r : data.rows()) {
+			if (++visited % kInterruptInterval == 0)
+				CheckInterrupts(options);
 			if (!use_row(r))
 				continue;
 			encoder.Encode(r, row);
@@ -163,6 +177,9 @@ FitSuccess(const TrainingData &data, const FeatureSpace &space, const TrainOptio
 		}
 		AddRidge(hessian, gradient, fit.weights, options.l2);
 		const Eigen::VectorXd step = Solve(hessian, gradient);
+		// Never store what cannot be used: keep the last finite weights.
+		if (!step.allFinite())
+			break;
 		for (Eigen::Index i = 0; i < d; ++i)
 			fit.weights[static_cast<std::size_t>(i)] -= step[i];
 		if (step.cwiseAbs().maxCoeff() < 1e-7)
@@ -175,8 +192,10 @@ FitSuccess(const TrainingData &data, const FeatureSpace &space, const TrainOptio
 // variance over the rows used.
 template <typename UseRow>
 std::pair<std::vector<double>, double>
-FitDuration(const TrainingData &data, const FeatureSpace &space, double l2, UseRow use_row)
+FitDuration(const TrainingData &data, const FeatureSpace &space, const TrainOptions &options, UseRow use_row)
 {
+	const double l2 = options.l2;
+	std::size_t visited = 0;
 	const auto d = static_cast<Eigen::Index>(space.dimensions());
 	std::vector<double> weights(static_cast<std::size_t>(d), 0.0);
 	RowEncoder encoder(data, space);
@@ -184,6 +203,8 @@ FitDuration(const TrainingData &data, const FeatureSpace &space, double l2, UseR
 	Eigen::MatrixXd hessian = Eigen::MatrixXd::Zero(d, d);
 	Eigen::VectorXd rhs = Eigen::VectorXd::Zero(d);
 	for (const auto &r : data.rows()) {
+		if (++visited % kInterruptInterval == 0)
+			CheckInterrupts(options);
 		if (!use_row(r))
 			continue;
 		encoder.Encode(r, row);
@@ -196,6 +217,8 @@ FitDuration(const TrainingData &data, const FeatureSpace &space, double l2, UseR
 	double squared = 0;
 	std::uint64_t n = 0;
 	for (const auto &r : data.rows()) {
+		if (++visited % kInterruptInterval == 0)
+			CheckInterrupts(options);
 		if (!use_row(r))
 			continue;
 		encoder.Encode(r, row);
@@ -227,10 +250,14 @@ TrainingData::Add(std::uint64_t id, std::string_view task_type, std::span<const 
 	row.agents_count = static_cast<std::uint16_t>(std::min<std::size_t>(agents.size(), UINT16_MAX));
 	for (std::size_t i = 0; i < row.agents_count; ++i)
 		agents_.push_back(agents_dictionary_.Intern(agents[i]));
+	// Clamped to the accepted ranges (rows stored by older versions may lie
+	// beyond them), so that the float fields and every feature stay finite.
 	row.has_complexity = complexity.has_value() && std::isfinite(*complexity);
-	row.complexity = row.has_complexity ? static_cast<float>(*complexity) : 0.0f;
+	row.complexity =
+	    row.has_complexity ? static_cast<float>(std::clamp(*complexity, -kMaxAbsComplexity, kMaxAbsComplexity)) : 0.0f;
 	row.success = success;
-	row.duration_s = static_cast<float>(duration_s);
+	row.duration_s = static_cast<float>(
+	    std::isnan(duration_s) ? 0.0 : std::clamp(duration_s, 0.0, kMaxDurationSeconds));
 	rows_.push_back(row);
 }
 
@@ -282,7 +309,11 @@ FeatureSpace::Encode(std::int32_t task_type_index, std::uint64_t task_type_hash,
 	out.clear();
 	out.emplace_back(0, 1.0);
 	if (complexity.has_value() && std::isfinite(*complexity)) {
-		const double z = (*complexity - complexity_mean_) / complexity_std_;
+		// Winsorised at 10 standard deviations: an outlier in training cannot
+		// dominate the fit, and a prediction far outside the data extrapolates
+		// flat instead of squaring its way to p = 0 or 1 and infinite durations.
+		const double z =
+		    std::clamp((*complexity - complexity_mean_) / complexity_std_, -kMaxStandardised, kMaxStandardised);
 		out.emplace_back(1, z);
 		out.emplace_back(2, z * z);
 	} else {
@@ -426,7 +457,8 @@ Train(const TrainingData &data, const TrainOptions &options)
 		            "Record executions with agentgres.record_execution() first.");
 	std::uint64_t successes = 0;
 	std::vector<std::uint64_t> type_counts(data.task_types().size()), agent_counts(data.agents().size());
-	double complexity_sum = 0, complexity_squares = 0;
+	// Welford's mean and variance: no sum of squares to overflow or cancel.
+	double complexity_mean = 0, complexity_m2 = 0;
 	std::uint64_t complexity_n = 0;
 	for (const auto &r : rows) {
 		successes += r.success;
@@ -434,17 +466,17 @@ Train(const TrainingData &data, const TrainOptions &options)
 		for (std::int32_t a : data.AgentsOf(r))
 			++agent_counts[static_cast<std::size_t>(a)];
 		if (r.has_complexity) {
-			complexity_sum += r.complexity;
-			complexity_squares += static_cast<double>(r.complexity) * r.complexity;
 			++complexity_n;
+			const double delta = r.complexity - complexity_mean;
+			complexity_mean += delta / static_cast<double>(complexity_n);
+			complexity_m2 += delta * (r.complexity - complexity_mean);
 		}
 	}
 	if (successes == 0 || successes == rows.size())
 		throw Error(ErrorCode::kDataException, "cannot train a success model from a single outcome",
 		            successes == 0 ? "Every recorded execution failed." : "Every recorded execution succeeded.");
-	const double mean = complexity_n ? complexity_sum / static_cast<double>(complexity_n) : 0.0;
-	const double variance =
-	    complexity_n ? std::max(0.0, complexity_squares / static_cast<double>(complexity_n) - mean * mean) : 1.0;
+	const double mean = complexity_mean;
+	const double variance = complexity_n ? std::max(0.0, complexity_m2 / static_cast<double>(complexity_n)) : 1.0;
 
 	Model model;
 	model.space = FeatureSpace(Vocabulary(data.task_types(), type_counts), Vocabulary(data.agents(), agent_counts),
@@ -453,14 +485,17 @@ Train(const TrainingData &data, const TrainOptions &options)
 	// Quality on the held-out rows of a model fitted without them.
 	const auto is_train = [&](const TrainingData::Row &r) { return !IsHoldout(r.id, options.holdout_modulo); };
 	const SuccessFit holdout_fit = FitSuccess(data, model.space, options, is_train);
-	const auto [holdout_duration_weights, holdout_variance] = FitDuration(data, model.space, options.l2, is_train);
+	const auto [holdout_duration_weights, holdout_variance] = FitDuration(data, model.space, options, is_train);
 
 	RowEncoder encoder(data, model.space);
 	SparseRow row;
 	std::vector<double> probabilities;
 	std::vector<std::uint8_t> labels;
 	std::vector<double> log_errors, abs_errors, pct_errors;
+	std::size_t visited = 0;
 	for (const auto &r : rows) {
+		if (++visited % kInterruptInterval == 0)
+			CheckInterrupts(options);
 		if (is_train(r))
 			continue;
 		encoder.Encode(r, row);
@@ -492,7 +527,14 @@ Train(const TrainingData &data, const TrainOptions &options)
 	const auto all = [](const TrainingData::Row &) { return true; };
 	const SuccessFit final_fit = FitSuccess(data, model.space, options, all);
 	model.success_weights = final_fit.weights;
-	std::tie(model.duration_weights, model.duration_log_variance) = FitDuration(data, model.space, options.l2, all);
+	std::tie(model.duration_weights, model.duration_log_variance) = FitDuration(data, model.space, options, all);
+	const auto finite = [](const std::vector<double> &v) {
+		return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+	};
+	if (!finite(model.success_weights) || !finite(model.duration_weights) ||
+	    !std::isfinite(model.duration_log_variance))
+		throw Error(ErrorCode::kDataException, "could not fit the model: its weights are not finite",
+		            "The executions hold values too extreme to fit.");
 
 	const std::size_t holdout_successes = static_cast<std::size_t>(
 	    std::count(labels.begin(), labels.end(), std::uint8_t{1}));

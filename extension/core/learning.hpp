@@ -18,6 +18,7 @@
 #define AGENTGRES_CORE_LEARNING_HPP
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,6 +30,15 @@
 #include "dictionary.hpp"
 
 namespace agentgres::core::learning {
+
+// The meaningful ranges of the inputs. Complexity is a caller-defined scale
+// (the simulator uses 1..10); beyond a million it is a bug, and squared it
+// must stay far from overflow. Durations beyond ~115 days are not task runs.
+// The SQL functions reject values outside; training clamps stored rows (older
+// versions accepted any finite value) so no accepted row makes a feature
+// non-finite.
+inline constexpr double kMaxAbsComplexity = 1e6;
+inline constexpr double kMaxDurationSeconds = 1e7;
 
 // Recorded executions in compact form.
 class TrainingData {
@@ -169,6 +179,9 @@ struct TrainOptions {
 	double l2 = 1.0;
 	int max_iterations = 30;
 	std::uint64_t holdout_modulo = 5; // 1 in 5 rows held out
+	// Called often during training; may throw (or, in the glue, raise a
+	// query cancel) to abandon it.
+	std::function<void()> check_interrupts;
 };
 
 // The holdout quality figures estimate anything only with enough rows of

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "stats.hpp"
+
 namespace agentgres::core::learning {
 namespace {
 
@@ -73,10 +75,11 @@ Recommend(const Model &model, const RecommendRequest &request, std::span<const S
 		ranked.push_back({team, p.p_success, p.duration_s, executions});
 	}
 	const auto better = [](const Recommendation &a, const Recommendation &b) {
-		if (a.p_success != b.p_success)
-			return a.p_success > b.p_success;
-		if (a.duration_s != b.duration_s)
-			return a.duration_s < b.duration_s;
+		// NaN ranks last on either key, keeping the order strict weak.
+		if (!stats::SameNanLast(a.p_success, b.p_success))
+			return stats::LessNanLast(-a.p_success, -b.p_success);
+		if (!stats::SameNanLast(a.duration_s, b.duration_s))
+			return stats::LessNanLast(a.duration_s, b.duration_s);
 		if (a.support != b.support)
 			return a.support > b.support;
 		return a.agents < b.agents;

@@ -12,8 +12,15 @@
 namespace agentgres::core::rrf {
 
 FusedRows
-Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k)
+Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k,
+     const std::function<void()> &check_interrupts)
 {
+	constexpr std::size_t kInterruptInterval = 4096;
+	std::size_t work = 0;
+	const auto tick = [&] {
+		if (check_interrupts && ++work % kInterruptInterval == 0)
+			check_interrupts();
+	};
 	if (k < 1)
 		throw Error(ErrorCode::kInvalidParameterValue, "rrf constant k must be positive",
 		            "k was " + std::to_string(k) + ".");
@@ -37,6 +44,7 @@ Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k)
 		if (list.is_null)
 			continue;
 		for (std::size_t pos = 0; pos < list.ids.size(); ++pos) {
+			tick();
 			if (!list.element_is_null.empty() && list.element_is_null[pos])
 				continue;
 			const std::int64_t id = list.ids[pos];
@@ -57,6 +65,7 @@ Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k)
 	std::vector<double> terms;
 	terms.reserve(list_count);
 	for (std::size_t r = 0; r < n; ++r) {
+		tick();
 		terms.clear();
 		for (std::size_t l = 0; l < list_count; ++l) {
 			const std::int32_t rank = ranks[r * list_count + l];
@@ -86,6 +95,7 @@ Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k)
 	out.scores.reserve(n);
 	out.ranks.reserve(n * list_count);
 	for (std::size_t r : order) {
+		tick();
 		out.ids.push_back(ids[r]);
 		out.scores.push_back(scores[r]);
 		out.ranks.insert(out.ranks.end(), ranks.begin() + static_cast<std::ptrdiff_t>(r * list_count),

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -40,7 +41,9 @@ inline constexpr int kDefaultK = 60;
 
 // Throws Error (22023) when k < 1, when the weight count differs from the
 // list count, or a weight is negative or not finite.
-FusedRows Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k);
+// check_interrupts, when set, is called every few thousand ids and may throw.
+FusedRows Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k,
+               const std::function<void()> &check_interrupts = {});
 
 } // namespace agentgres::core::rrf
 

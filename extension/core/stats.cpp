@@ -55,13 +55,18 @@ Auc(std::span<const double> scores, std::span<const std::uint8_t> labels)
 	const std::size_t n = scores.size();
 	std::vector<std::size_t> order(n);
 	std::iota(order.begin(), order.end(), std::size_t{0});
-	std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+	// NaN first (lowest ranks, tied): a model that cannot score a row earns no
+	// credit for it, and the order stays a strict weak order.
+	std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+		const double x = scores[a], y = scores[b];
+		return std::isnan(x) ? !std::isnan(y) : !std::isnan(y) && x < y;
+	});
 	// Sum of the (tie-averaged) ranks of the positives.
 	double positive_rank_sum = 0;
 	std::uint64_t positives = 0;
 	for (std::size_t i = 0; i < n;) {
 		std::size_t j = i;
-		while (j < n && scores[order[j]] == scores[order[i]])
+		while (j < n && SameNanLast(scores[order[j]], scores[order[i]]))
 			++j;
 		const double average_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
 		for (std::size_t t = i; t < j; ++t)

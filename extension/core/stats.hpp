@@ -4,6 +4,7 @@
 #ifndef AGENTGRES_CORE_STATS_HPP
 #define AGENTGRES_CORE_STATS_HPP
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -32,8 +33,23 @@ struct ZTest {
 // from s2/n2? Undefined (NaN) when either n is 0 or the pooled rate is 0 or 1.
 ZTest TwoProportionZTest(std::uint64_t s1, std::uint64_t n1, std::uint64_t s2, std::uint64_t n2);
 
+// A strict weak order on doubles that puts NaN after every number (NaNs are
+// equivalent to each other): sorting data that may hold NaN with plain < is
+// undefined behaviour and can loop.
+inline bool
+LessNanLast(double a, double b)
+{
+	return !std::isnan(a) && (std::isnan(b) || a < b);
+}
+// Equivalence under LessNanLast.
+inline bool
+SameNanLast(double a, double b)
+{
+	return a == b || (std::isnan(a) && std::isnan(b));
+}
+
 // Area under the ROC curve (Mann-Whitney, ties count one half). NaN when one
-// class is absent.
+// class is absent. NaN scores rank below every number (they tie each other).
 double Auc(std::span<const double> scores, std::span<const std::uint8_t> labels);
 // Mean negative log-likelihood, probabilities clipped to [1e-15, 1 - 1e-15].
 double LogLoss(std::span<const double> probabilities, std::span<const std::uint8_t> labels);

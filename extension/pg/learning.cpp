@@ -151,6 +151,20 @@ DetoastElements(TextArray &array)
 			array.elements[i] = PointerGetDatum(DatumGetTextPP(array.elements[i]));
 }
 
+// Complexity, when given, must be finite and on the scale training accepts;
+// beyond it a prediction would be an extrapolation to 0 or 1. C++ only.
+void
+CheckComplexity(bool has_complexity, double complexity)
+{
+	if (!has_complexity)
+		return;
+	if (!std::isfinite(complexity))
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
+	if (std::fabs(complexity) > learning::kMaxAbsComplexity)
+		throw core::Error(core::ErrorCode::kNumericValueOutOfRange, "complexity is out of range", {},
+		                  "Complexity must be between -1000000 and 1000000.");
+}
+
 std::vector<std::string_view>
 Views(const TextArray &array)
 {
@@ -183,8 +197,7 @@ Predict(FunctionCallInfo fcinfo, Prediction what)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "agents must not be empty");
 	if (agents.has_null)
 		throw core::Error(core::ErrorCode::kNullValueNotAllowed, "agent names must not be null");
-	if (has_complexity && !std::isfinite(complexity))
-		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
+	CheckComplexity(has_complexity, complexity);
 
 	// fetch through SPI (PostgreSQL under PgCall, on a cache miss): the model
 	const auto model = LoadModel(model_name);
@@ -400,6 +413,7 @@ AGENTGRES_FUNCTION(agentgres_train_success_model)
 	// compute (C++)
 	learning::TrainOptions options;
 	options.l2 = l2;
+	options.check_interrupts = [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); };
 	const learning::TrainResult result = learning::Train(data, options);
 	const std::string model_json = result.model.ToJson();
 
@@ -432,8 +446,7 @@ AGENTGRES_FUNCTION(agentgres_recommend_agents)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "k must be between 1 and 1000");
 	if (max_agents < 1 || max_agents > 16)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "max_agents must be between 1 and 16");
-	if (has_complexity && !std::isfinite(complexity))
-		throw core::Error(core::ErrorCode::kInvalidParameterValue, "complexity must be finite");
+	CheckComplexity(has_complexity, complexity);
 
 	// fetch through SPI (PostgreSQL under PgCall): settings, model, seen teams
 	const History history = PgCall([&] { return ReadHistory(task_type); });

@@ -134,7 +134,7 @@ Fuse(const ListArguments &arguments, int k, const double *weights)
 	return rrf::Fuse(lists,
 	                 weights == nullptr ? std::span<const double>(weight_vector)
 	                                    : std::span<const double>(weights, lists.size()),
-	                 k);
+	                 k, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
 }
 
 // Emits the fused rows into the materialized result set. PostgreSQL phase.

@@ -5,7 +5,8 @@
 -- failing, with reasons); every SQL function but agent_patterns pins
 -- search_path; refresh_insights() credits an agent set only against
 -- comparable teams (a bad pair is no longer reported as its members) and runs
--- one call at a time; error templates group like a log parser.
+-- one call at a time; error templates group like a log parser; duration_s
+-- and complexity are bounded to meaningful ranges.
 \echo Use "ALTER EXTENSION agentgres UPDATE TO '0.4.0'" to load this file. \quit
 
 -- satisfaction integer instead of smallint, so a plain literal resolves.
@@ -50,6 +51,16 @@ BEGIN
 	END IF;
 	IF complexity = 'NaN' OR complexity IN ('Infinity', '-Infinity') THEN
 		RAISE EXCEPTION 'complexity must be finite' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- Meaningful ranges (the model squares complexity and takes the log of
+	-- durations; beyond these a value is a unit or caller bug).
+	IF duration_s > 1e7 THEN
+		RAISE EXCEPTION 'duration_s is out of range: %', duration_s USING ERRCODE = 'numeric_value_out_of_range',
+			HINT = 'A duration is at most 10000000 seconds (about 115 days).';
+	END IF;
+	IF abs(complexity) > 1e6 THEN
+		RAISE EXCEPTION 'complexity is out of range: %', complexity USING ERRCODE = 'numeric_value_out_of_range',
+			HINT = 'Complexity must be between -1000000 and 1000000.';
 	END IF;
 	IF satisfaction NOT BETWEEN 1 AND 10 THEN
 		RAISE EXCEPTION 'satisfaction must be between 1 and 10, not %', satisfaction
@@ -651,3 +662,61 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION agentgres.renew_lease(bigint, text, interval) IS
 	'extends the lease of a running job by lease from now (a worker heartbeat); false when the worker lost the job';
+
+-- Numeric inputs bounded to meaningful ranges (record_execution and
+-- begin_task above and here; predict_success, estimate_duration and
+-- recommend_agents in C). The table checks match for new rows; rows an older
+-- version accepted beyond them stay (training clamps them), so the
+-- constraints are validated only when every existing row satisfies them.
+ALTER TABLE agentgres.executions DROP CONSTRAINT executions_complexity_check,
+	ADD CONSTRAINT executions_complexity_check CHECK (complexity >= -1e6 AND complexity <= 1e6) NOT VALID,
+	DROP CONSTRAINT executions_duration_s_check,
+	ADD CONSTRAINT executions_duration_s_check CHECK (duration_s >= 0 AND duration_s <= 1e7) NOT VALID;
+DO $$
+BEGIN
+	ALTER TABLE agentgres.executions VALIDATE CONSTRAINT executions_complexity_check;
+	ALTER TABLE agentgres.executions VALIDATE CONSTRAINT executions_duration_s_check;
+EXCEPTION WHEN check_violation THEN
+	RAISE WARNING 'agentgres.executions holds rows beyond the new complexity or duration_s bounds'
+		USING DETAIL = 'The checks apply to new rows only; training clamps the old ones to the bounds.',
+		HINT = 'Fix or delete those rows, then VALIDATE CONSTRAINT executions_complexity_check and executions_duration_s_check.';
+END $$;
+
+CREATE OR REPLACE FUNCTION agentgres.begin_task(task_type text, complexity double precision DEFAULT NULL,
+                                     agents text[] DEFAULT NULL)
+RETURNS TABLE (task_id text, assigned_agents text[], recommended_agents text[], p_success double precision)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	mode text := agentgres.learning_mode();
+	best record;
+	new_id text := gen_random_uuid()::text;
+	chosen text[] := begin_task.agents;
+	advice text[];
+	p double precision;
+BEGIN
+	IF task_type IS NULL OR task_type = '' THEN
+		RAISE EXCEPTION 'task_type must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- The bounds of record_execution, checked now rather than at finish_task.
+	IF complexity = 'NaN' OR complexity IN ('Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'complexity must be finite' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF abs(complexity) > 1e6 THEN
+		RAISE EXCEPTION 'complexity is out of range: %', complexity USING ERRCODE = 'numeric_value_out_of_range',
+			HINT = 'Complexity must be between -1000000 and 1000000.';
+	END IF;
+	IF chosen IS NULL AND mode IN ('recommend', 'adapt') THEN
+		SELECT r.agents, r.p_success INTO best
+		FROM agentgres.recommend_agents(begin_task.task_type, begin_task.complexity, 1) AS r;
+		IF FOUND THEN
+			advice := best.agents;
+			p := best.p_success;
+			IF mode = 'adapt' THEN
+				chosen := best.agents;
+			END IF;
+		END IF;
+	END IF;
+	INSERT INTO agentgres.tasks (task_id, task_type, complexity, agents, recommended_agents)
+	VALUES (new_id, begin_task.task_type, begin_task.complexity, chosen, advice);
+	RETURN QUERY SELECT new_id, chosen, advice, p;
+END $$;

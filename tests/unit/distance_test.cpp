@@ -142,6 +142,69 @@ TEST(QueryScorer, MatchesTheOperatorFunctions)
 	EXPECT_FALSE(std::signbit(NegativeInnerProduct(zero, one)));
 }
 
+// Float products overflow (3e38^2) or underflow (1e-30^2); every ISA path
+// must still give the double-precision answer, for both the operator and the
+// scanning scorer. Lengths with SIMD tails and full blocks.
+TEST(Cosine, ExtremeMagnitudesOnEveryIsa)
+{
+	struct Case {
+		std::vector<float> a, b;
+		double expected;
+	};
+	std::vector<Case> cases{
+	    {{3e38f, 3e38f, 0}, {1, 0, 0}, 1.0 - 1.0 / std::sqrt(2.0)},
+	    {{1e-30f, 1e-30f}, {1e-30f, 1e-30f}, 0.0},
+	    {{1e-30f, 0}, {0, 1e-30f}, 1.0},
+	    {{1e-40f, 1e-40f}, {2e-40f, 2e-40f}, 0.0}, // denormals
+	    {{3e38f, -3e38f}, {-1, 1}, 2.0},
+	    {{1e20f, 0, 0}, {1e20f, 1e20f, 0}, 1.0 - 1.0 / std::sqrt(2.0)},
+	};
+	// Long vectors: huge in every element, and tiny in every element.
+	for (std::size_t n : {17u, 64u, 385u}) {
+		std::vector<float> huge(n, 2e38f), tiny(n, 1e-25f), mixed(n, 0.0f);
+		mixed[0] = 1e-25f;
+		cases.push_back({huge, huge, 0.0});
+		cases.push_back({tiny, tiny, 0.0});
+		cases.push_back({tiny, mixed, 1.0 - 1.0 / std::sqrt(static_cast<double>(n))});
+	}
+	for (const Kernels *k : AvailableKernels()) {
+		for (const Case &c : cases) {
+			const std::size_t n = c.a.size();
+			const float query_norm_squared = k->dot(c.a.data(), c.a.data(), n);
+			const double scored = QueryScorer::CosineDistanceOf(*k, c.a.data(), query_norm_squared, c.b.data(), n);
+			EXPECT_NEAR(scored, c.expected, 1e-6) << k->name << " n=" << n << " a[0]=" << c.a[0];
+			const double reverse =
+			    QueryScorer::CosineDistanceOf(*k, c.b.data(), k->dot(c.b.data(), c.b.data(), n), c.a.data(), n);
+			EXPECT_NEAR(reverse, c.expected, 1e-6) << k->name << " n=" << n << " a[0]=" << c.a[0];
+		}
+	}
+	// The operator and the active scorer agree exactly on these too.
+	for (const Case &c : cases) {
+		EXPECT_NEAR(CosineDistance(c.a, c.b), c.expected, 1e-6);
+		EXPECT_EQ(CosineDistance(c.a, c.b), CosineDistance(c.b, c.a));
+		EXPECT_EQ(QueryScorer(c.a, Metric::kCosine).Distance(c.b.data()), CosineDistance(c.a, c.b));
+	}
+	// A zero vector still has no angle.
+	const std::vector<float> zero{0, 0}, tiny{1e-30f, 0};
+	EXPECT_TRUE(std::isnan(CosineDistance(zero, tiny)));
+	EXPECT_TRUE(std::isnan(CosineDistance(tiny, zero)));
+}
+
+TEST(Cosine, NormalDataTakesTheFloatPath)
+{
+	std::mt19937 rng(7);
+	for (std::size_t n : {3u, 128u, 1536u}) {
+		const auto a = RandomVector(rng, n), b = RandomVector(rng, n);
+		const Kernels &k = Active();
+		float norm = 0;
+		const float dot = k.dot_and_norm(a.data(), b.data(), n, &norm);
+		EXPECT_FALSE(QueryScorer::CosineNeedsDouble(dot, k.dot(a.data(), a.data(), n), norm)) << n;
+	}
+	EXPECT_TRUE(QueryScorer::CosineNeedsDouble(std::nanf(""), 1, 1));
+	EXPECT_TRUE(QueryScorer::CosineNeedsDouble(1, INFINITY, 1));
+	EXPECT_TRUE(QueryScorer::CosineNeedsDouble(0, 1, 0));
+}
+
 TEST(ParseMetric, NamesAndErrors)
 {
 	EXPECT_EQ(ParseMetric("cosine"), Metric::kCosine);

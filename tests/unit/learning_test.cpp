@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -91,6 +92,56 @@ TEST(Train, RejectsTooLittleOrOneSidedHistory)
 	for (int i = 0; i < 100; ++i)
 		all_good.Add(static_cast<std::uint64_t>(i), "t", a, 1.0, true, 1.0);
 	EXPECT_THROW(Train(all_good), Error);
+}
+
+// Rows stored before the input bounds (any finite value) must neither hang
+// training nor store weights that cannot be read back.
+TEST(Train, OutliersGiveAFiniteModel)
+{
+	for (const auto &[complexity, duration] :
+	     std::vector<std::pair<double, double>>{{1e155, 10.0}, {-1e308, 10.0}, {5.0, 1e308}, {1e6, 1e7}}) {
+		TrainingData data = Simulated(2000, 42);
+		const std::vector<std::string_view> coder{"coder"};
+		data.Add(100000, "code_change", coder, complexity, true, duration);
+		const TrainResult result = Train(data);
+		const auto report = nlohmann::json::parse(result.report_json);
+		EXPECT_GT(report["auc"].get<double>(), 0.6) << complexity << " " << duration;
+		const Model back = Model::FromJson(result.model.ToJson());
+		const double p = Predict(back, {"planner", "coder", "reviewer"});
+		EXPECT_TRUE(p > 0 && p < 1) << p;
+		const double seconds = back.EstimateDuration({"code_change", coder, 5.0});
+		EXPECT_TRUE(std::isfinite(seconds) && seconds > 0) << seconds;
+	}
+}
+
+TEST(Model, ExtrapolatesFlatBeyondTenStandardDeviations)
+{
+	const Model m = Train(Simulated(2000, 3)).model;
+	const std::vector<std::string_view> team{"planner", "coder"};
+	for (double c : {1e6, -1e6}) {
+		const auto far = m.Predict({"code_change", team, c});
+		const auto farther = m.Predict({"code_change", team, c * 1e300});
+		EXPECT_TRUE(far.p_success > 0 && far.p_success < 1) << c;
+		EXPECT_TRUE(std::isfinite(far.duration_s) && far.duration_s > 0) << c;
+		EXPECT_EQ(far.p_success, farther.p_success);
+	}
+}
+
+TEST(Train, ChecksForInterrupts)
+{
+	const TrainingData data = Simulated(3000, 7);
+	TrainOptions options;
+	int calls = 0;
+	options.check_interrupts = [&] { ++calls; };
+	Train(data, options);
+	EXPECT_GT(calls, 50); // per iteration and every few hundred rows
+	struct Cancelled {};
+	int until = 0;
+	options.check_interrupts = [&] {
+		if (++until == 10)
+			throw Cancelled{};
+	};
+	EXPECT_THROW(Train(data, options), Cancelled);
 }
 
 TEST(Model, RoundTripsThroughJson)

@@ -58,6 +58,27 @@ TEST(Classifier, AucLogLossBrier)
 	EXPECT_NEAR(stats::Brier(std::vector<double>{0.9, 0.2}, std::vector<std::uint8_t>{1, 0}), (0.01 + 0.04) / 2, 1e-12);
 }
 
+TEST(Classifier, AucTerminatesAndRanksNaNLowest)
+{
+	// NaN == NaN is false: a tie loop keyed on == never advanced here, and
+	// sorting NaN with < is undefined behaviour.
+	const double nan = std::nan("");
+	const std::vector<double> p{nan, 0.2, nan, 0.8, nan};
+	const std::vector<std::uint8_t> y{0, 0, 1, 1, 0};
+	// NaNs share the lowest ranks 1..3 (2 each); 0.2 has rank 4, 0.8 rank 5.
+	// Positives' rank sum 2 + 5 = 7; AUC = (7 - 3) / (2 * 3) = 2/3.
+	EXPECT_DOUBLE_EQ(stats::Auc(p, y), 2.0 / 3.0);
+	std::vector<double> all_nan(1000, nan);
+	std::vector<std::uint8_t> half(1000);
+	for (std::size_t i = 0; i < half.size(); i += 2)
+		half[i] = 1;
+	EXPECT_DOUBLE_EQ(stats::Auc(all_nan, half), 0.5);
+	EXPECT_TRUE(stats::LessNanLast(1, nan));
+	EXPECT_FALSE(stats::LessNanLast(nan, 1));
+	EXPECT_FALSE(stats::LessNanLast(nan, nan));
+	EXPECT_TRUE(stats::SameNanLast(nan, nan));
+}
+
 TEST(DurationSketch, QuantilesWithinOnePercent)
 {
 	std::mt19937 rng(11);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 #include <vector>
 
@@ -113,6 +114,20 @@ TEST(Rrf, NullsRepeatsAndNullLists)
 	EXPECT_EQ(fused.ListRank(0, 2), 1);
 	EXPECT_EQ(fused.ListRank(1, 0), 2); // first position of the repeated 7
 	EXPECT_EQ(fused.ListRank(1, 1), 0);
+}
+
+TEST(Rrf, ChecksForInterrupts)
+{
+	std::vector<std::int64_t> ids(100000);
+	std::iota(ids.begin(), ids.end(), 0);
+	const rrf::RankedList list{false, ids, {}};
+	const std::vector<rrf::RankedList> lists{list, list};
+	const std::vector<double> weights{1, 1};
+	int calls = 0;
+	rrf::Fuse(lists, weights, 60, [&] { ++calls; });
+	EXPECT_GT(calls, 10);
+	struct Cancelled {};
+	EXPECT_THROW(rrf::Fuse(lists, weights, 60, [] { throw Cancelled{}; }), Cancelled);
 }
 
 TEST(Rrf, RejectsBadParameters)

@@ -81,4 +81,19 @@ SELECT count(*) FROM pairs WHERE a <-> b > 0;
 
 SELECT kernel_isa() IN ('avx512', 'avx2', 'portable') AS known_isa;
 
+-- float products that overflow or underflow (issue 8, item 15): recomputed in
+-- double, so the operators, the function and top_k give the true angle
+SELECT round(('[3e38,3e38,0]'::embedding <=> '[1,0,0]')::numeric, 4) AS overflow,
+       '[1e-30,1e-30]'::embedding <=> '[1e-30,1e-30]' AS underflow,
+       round(('[1e-30,0]'::embedding <=> '[0,1e-30]')::numeric, 4) AS tiny_orthogonal,
+       round(('[1e-40,1e-40]'::embedding <=> '[2e-40,2e-40]')::numeric, 4) AS denormal,
+       round(('[-3e38,3e38]'::embedding <=> '[1,-1]')::numeric, 4) AS opposite,
+       ('[0,0]'::embedding <=> '[1e-30,0]') = 'NaN' AS zero_is_undefined;
+CREATE TABLE extreme (id bigint, e embedding);
+INSERT INTO extreme VALUES (1, '[3e38,3e38,0]'), (2, '[1e-30,0,1e-30]'), (3, '[0,1,0]'), (4, '[1e-30,1e-31,0]');
+SELECT id, round(distance::numeric, 4) AS distance FROM top_k('extreme', 'id', 'e', '[1,0,0]', 10);
+SELECT id, round(distance::numeric, 4) AS distance FROM top_k('extreme', 'id', 'e', '[3e38,0,0]', 10);
+SELECT id, round((e <=> '[1,0,0]')::numeric, 4) AS d FROM extreme ORDER BY e <=> '[1,0,0]', id;
+DROP TABLE extreme;
+
 DROP TABLE pairs, docs;
