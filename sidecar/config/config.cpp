@@ -15,6 +15,19 @@ extern char **environ;
 
 namespace agentgres::sidecar {
 
+// Every number a setting can hold, times 1000, fits a 32-bit int: any of them
+// may become milliseconds, a PostgreSQL int parameter or a statement_timeout
+// without overflowing (lease_s = 2147483648 cannot even be written down).
+#define AGENTGRES_INT_BOUND(member, path, def, lo, hi, help)                                                           \
+	static_assert((lo) >= -2147483 && (hi) <= 2147483 && (lo) <= (def) && (def) <= (hi), path ": range too wide");
+#define AGENTGRES_NUM_BOUND(member, path, def, lo, hi, help)                                                           \
+	static_assert((lo) >= -2147483.0 && (hi) <= 2147483.0 && (lo) <= (def) && (def) <= (hi), path ": range too wide");
+#define AGENTGRES_NO_BOUND(...)
+AGENTGRES_SETTINGS(AGENTGRES_INT_BOUND, AGENTGRES_NUM_BOUND, AGENTGRES_NO_BOUND, AGENTGRES_NO_BOUND)
+#undef AGENTGRES_INT_BOUND
+#undef AGENTGRES_NUM_BOUND
+#undef AGENTGRES_NO_BOUND
+
 const std::vector<SettingInfo> &
 SettingsTable()
 {
@@ -122,25 +135,41 @@ Parse(const SettingInfo &info, std::string_view text)
 		    std::size_t used = 0;
 		    if constexpr (std::is_same_v<T, std::int64_t>) {
 			    long long v = 0;
+			    bool overflow = false;
 			    try {
 				    v = std::stoll(t, &used);
+			    } catch (const std::out_of_range &) {
+				    // Digits only, but beyond 64 bits: out of range, not malformed.
+				    overflow = !t.empty() && std::all_of(t.begin() + (t[0] == '-' || t[0] == '+'), t.end(), [](char d) {
+					    return d >= '0' && d <= '9';
+				    });
+				    used = overflow ? t.size() : 0;
 			    } catch (const std::logic_error &) {
 				    used = 0;
 			    }
-			    if (t.empty() || used != t.size())
+			    if (t.empty() || used != t.size() || std::isspace(static_cast<unsigned char>(t[0])))
 				    throw bad("expected an integer " + range());
+			    if (overflow)
+				    throw bad("must be " + range());
 			    if (static_cast<double>(v) < info.min || static_cast<double>(v) > info.max)
 				    throw bad("must be " + range());
 			    return static_cast<std::int64_t>(v);
 		    } else if constexpr (std::is_same_v<T, double>) {
 			    double v = 0;
+			    bool overflow = false;
 			    try {
 				    v = std::stod(t, &used);
+			    } catch (const std::out_of_range &) {
+				    // 1e400 (or 1e-400): a number, just not one in range.
+				    overflow = true;
+				    used = t.size();
 			    } catch (const std::logic_error &) {
 				    used = 0;
 			    }
-			    if (t.empty() || used != t.size())
+			    if (t.empty() || used != t.size() || std::isspace(static_cast<unsigned char>(t[0])))
 				    throw bad("expected a number " + range());
+			    if (overflow)
+				    throw bad("must be " + range());
 			    // !(in range) also rejects NaN.
 			    if (!(v >= info.min && v <= info.max))
 				    throw bad("must be " + range());

@@ -1,5 +1,10 @@
 #include "http/server.hpp"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <map>
 
@@ -42,8 +47,40 @@ ParseListenAddress(const std::string &text)
 	} catch (const std::logic_error &) {
 		throw std::runtime_error("invalid port in listen address \"" + text + "\"");
 	}
-	const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-	return {host, number, loopback};
+	ListenAddress address{host, number, false, {}, ""};
+	// What the host resolves to, not how it is spelt: "127.evil.example"
+	// is whatever its DNS says. Loopback only if every address is.
+	addrinfo hints{};
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	addrinfo *found = nullptr;
+	const int rc = host.empty() ? EAI_NONAME : getaddrinfo(host.c_str(), nullptr, &hints, &found);
+	if (rc != 0) {
+		address.resolve_error = host.empty() ? "empty host" : gai_strerror(rc);
+		return address;
+	}
+	bool all_loopback = true;
+	for (const addrinfo *a = found; a != nullptr; a = a->ai_next) {
+		char numeric[INET6_ADDRSTRLEN] = "";
+		bool loopback = false;
+		if (a->ai_family == AF_INET) {
+			const auto *in = reinterpret_cast<const sockaddr_in *>(a->ai_addr);
+			loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+			inet_ntop(AF_INET, &in->sin_addr, numeric, sizeof numeric);
+		} else if (a->ai_family == AF_INET6) {
+			const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(a->ai_addr);
+			loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+			           (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
+			inet_ntop(AF_INET6, &in6->sin6_addr, numeric, sizeof numeric);
+		}
+		all_loopback = all_loopback && loopback;
+		if (*numeric != '\0' &&
+		    std::find(address.addresses.begin(), address.addresses.end(), numeric) == address.addresses.end())
+			address.addresses.emplace_back(numeric);
+	}
+	freeaddrinfo(found);
+	address.loopback = all_loopback && !address.addresses.empty();
+	return address;
 }
 
 const std::vector<RouteSpec> &
@@ -356,11 +393,22 @@ void
 HttpServer::Start()
 {
 	const ListenAddress address = ParseListenAddress(impl_->config.http_listen);
-	if (!address.loopback && impl_->config.http_token.empty())
-		throw std::runtime_error("refusing to listen on non-loopback address \"" + address.host +
-		                         "\" without http.token (AGENTGRES_HTTP_TOKEN)");
+	std::string bind_host = address.host;
+	if (impl_->config.http_token.empty()) {
+		if (!address.loopback) {
+			std::string resolved;
+			for (const std::string &a : address.addresses)
+				resolved += (resolved.empty() ? "" : ", ") + a;
+			throw std::runtime_error("refusing to listen on non-loopback address \"" + address.host + "\" (" +
+			                         (address.resolve_error.empty() ? "resolves to " + resolved
+			                                                        : "does not resolve: " + address.resolve_error) +
+			                         ") without http.token (AGENTGRES_HTTP_TOKEN)");
+		}
+		// Bind the address checked, not a second resolution of the name.
+		bind_host = address.addresses.front();
+	}
 	impl_->Routes();
-	if (!impl_->server.bind_to_port(address.host, address.port))
+	if (!impl_->server.bind_to_port(bind_host, address.port))
 		throw std::runtime_error("could not listen on " + impl_->config.http_listen);
 	log::Info("http", "listening",
 	          {{"address", impl_->config.http_listen}, {"token", impl_->config.http_token.empty() ? "off" : "on"}});

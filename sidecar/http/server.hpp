@@ -25,10 +25,13 @@ namespace agentgres::sidecar {
 struct ListenAddress {
 	std::string host;
 	int port;
-	bool loopback;
+	bool loopback;                      // resolved, and every address is loopback
+	std::vector<std::string> addresses; // numeric, as resolved
+	std::string resolve_error;          // why the host did not resolve, if it did not
 };
 
-// Parses "host:port" or "[v6]:port"; throws std::runtime_error.
+// Parses "host:port" or "[v6]:port" (throws std::runtime_error) and resolves
+// the host (getaddrinfo): a name that does not resolve is not loopback.
 ListenAddress ParseListenAddress(const std::string &text);
 
 struct RouteSpec {

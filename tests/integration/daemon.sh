@@ -4,8 +4,9 @@
 #   guards the API but not /health; a non-loopback listen without a token is
 #   refused; a loop that throws is restarted, alerts, and is marked failed
 #   after repeated crashes (/health 503); the database restarted under the
-#   daemon: /health turns 503 while it is down and every loop recovers on its
-#   own; kill -9 with a claimed job: the job is done exactly once after its
+#   daemon: the first /health after a restart is 200 (a stale pooled
+#   connection is retried), /health turns 503 while it is down and every loop
+#   recovers on its own; kill -9 with a claimed job: the job is done exactly once after its
 #   lease; SIGTERM stops the daemon within five seconds and releases its job;
 #   agents.worker.concurrency runs jobs in parallel; bad filters and paths get
 #   JSON errors (400, 404, 405) and /metrics stays bounded; the CLI takes
@@ -257,6 +258,13 @@ check "and only once (a single completion, no other job touched)" test \
 
 # 7. the database restarts under the daemon
 if [[ -n "${AGENTGRES_PGDATA:-}" ]]; then
+	# A restart nobody asked /health through: the pooled connections still
+	# look open. The first /health after it must retry on a fresh one, not 503.
+	wait_for 15 http_is 200 "$URL/health" || true
+	as_pg "$PG_BIN/pg_ctl" -D "$AGENTGRES_PGDATA" -l "$AGENTGRES_PGDATA/../postgresql.log" -m fast -w restart >/dev/null
+	wait_for 10 "$PG_BIN/pg_isready" -q # -w already waits; this is for the server's readiness only
+	check "the first /health after a database restart answers 200" http_is 200 "$URL/health"
+	check "and the first /api/jobs too" http_is 200 "$URL/api/jobs?limit=1"
 	as_pg "$PG_BIN/pg_ctl" -D "$AGENTGRES_PGDATA" -m fast -w stop >/dev/null
 	check "/health is 503 while the database is down" wait_for 10 http_is 503 "$URL/health"
 	as_pg "$PG_BIN/pg_ctl" -D "$AGENTGRES_PGDATA" -l "$AGENTGRES_PGDATA/../postgresql.log" -w start >/dev/null

@@ -5,12 +5,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <httplib.h>
 
@@ -115,7 +117,7 @@ TEST(Config, RangesComeFromTheTable)
 	EXPECT_NE(message("agents.perfmon.anomaly_sigma", "nan").find("must be between"), std::string::npos);
 	EXPECT_NE(message("http.db_pool_size", "4.5").find("expected an integer"), std::string::npos);
 	EXPECT_NE(message("http.db_pool_size", "").find("expected an integer"), std::string::npos);
-	EXPECT_NE(message("http.db_pool_size", "99999999999999999999").find("expected an integer"), std::string::npos);
+	EXPECT_NE(message("http.db_pool_size", "99999999999999999999").find("must be between 1 and 64"), std::string::npos);
 	EXPECT_NE(message("log.level", "loud").find("expected one of debug,info,warning,error"), std::string::npos);
 	EXPECT_NE(message("log.level", "info|debug").find("expected one of"), std::string::npos);
 	EXPECT_EQ(message("log.level", "debug"), "accepted");
@@ -439,28 +441,157 @@ TEST(ListenAddress, ParsesAndClassifies)
 	EXPECT_TRUE(ParseListenAddress("127.0.0.1:7780").loopback);
 	EXPECT_TRUE(ParseListenAddress("localhost:1").loopback);
 	EXPECT_TRUE(ParseListenAddress("[::1]:80").loopback);
+	EXPECT_TRUE(ParseListenAddress("127.1:80").loopback); // inet_aton's short form is 127.0.0.1
+	EXPECT_EQ(ParseListenAddress("127.1:80").addresses, std::vector<std::string>{"127.0.0.1"});
+	EXPECT_TRUE(ParseListenAddress("[::ffff:127.0.0.1]:80").loopback);
 	const ListenAddress any = ParseListenAddress("0.0.0.0:7780");
 	EXPECT_FALSE(any.loopback);
 	EXPECT_EQ(any.port, 7780);
+	EXPECT_FALSE(ParseListenAddress("[::]:80").loopback);
+	EXPECT_FALSE(ParseListenAddress("[::ffff:10.0.0.1]:80").loopback);
+	EXPECT_FALSE(ParseListenAddress("128.0.0.1:80").loopback);
+	EXPECT_FALSE(ParseListenAddress(":80").loopback);
+	// Spelt like loopback, resolved as whatever DNS says: here nothing
+	// (.invalid never resolves), so not loopback.
+	const ListenAddress evil = ParseListenAddress("127.evil.invalid:80");
+	EXPECT_FALSE(evil.loopback);
+	EXPECT_FALSE(evil.resolve_error.empty());
+	EXPECT_FALSE(ParseListenAddress("127.0.0.1.invalid:80").loopback);
 	EXPECT_THROW(ParseListenAddress("7780"), std::runtime_error);
 	EXPECT_THROW(ParseListenAddress("host:http"), std::runtime_error);
 	EXPECT_THROW(ParseListenAddress("host:70000"), std::runtime_error);
 	EXPECT_THROW(ParseListenAddress("[::1:80"), std::runtime_error);
 }
 
-TEST(Log, RedactsPasswords)
+TEST(HttpServer, RefusesANameThatOnlyLooksLoopbackWithoutAToken)
 {
-	EXPECT_EQ(log::RedactConninfo("host=x password=hunter2 dbname=y"), "host=x password=*** dbname=y");
-	EXPECT_EQ(log::RedactConninfo("password = 'a b\\'c' user=u"), "password = *** user=u");
-	EXPECT_EQ(log::RedactConninfo("postgresql://me:hunter2@db:5432/x"), "postgresql://me:***@db:5432/x");
-	EXPECT_EQ(log::RedactConninfo("dbname=x"), "dbname=x");
-	EXPECT_EQ(log::RedactConninfo("PASSWORD='it\\'s' host=h password=b"), "PASSWORD=*** host=h password=***");
-	EXPECT_EQ(log::RedactConninfo("postgres://u:p@h/d and postgresql://v:q@i"),
-	          "postgres://u:***@h/d and postgresql://v:***@i");
-	EXPECT_EQ(log::RedactConninfo("postgresql://u@h:5432/d"), "postgresql://u@h:5432/d");
-	EXPECT_EQ(log::RedactConninfo("password="), "password=");
-	EXPECT_EQ(log::RedactConninfo("password"), "password");
-	EXPECT_EQ(log::RedactConninfo(""), "");
+	Config config = Config::Load("");
+	config.Set("http.listen", "127.evil.invalid:7780", Source::kOption);
+	config.Set("database.dsn", "host=/nonexistent-agentgres-socket-dir port=1", Source::kOption);
+	Coordinator coordinator(config);
+	HttpServer server(config, coordinator);
+	try {
+		server.Start();
+		ADD_FAILURE() << "started";
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("refusing to listen on non-loopback address \"127.evil.invalid\""),
+		          std::string::npos)
+		    << e.what();
+		EXPECT_NE(std::string(e.what()).find("does not resolve"), std::string::npos) << e.what();
+	}
+}
+
+TEST(Config, HugeNumbersAreRejectedAtLoad)
+{
+	const auto load_error = [](const std::string &toml) {
+		try {
+			Config::Load(WriteFile(toml));
+		} catch (const std::runtime_error &e) {
+			return std::string(e.what());
+		}
+		return std::string("accepted");
+	};
+	EXPECT_NE(
+	    load_error("[agents.worker]\nlease_s = 2147483648\n")
+	        .find("invalid value \"2147483648\" for setting \"agents.worker.lease_s\": must be between 1 and 86400"),
+	    std::string::npos);
+	EXPECT_NE(load_error("[agents.janitor]\nretention_days = 99999999999\n")
+	              .find("for setting \"agents.janitor.retention_days\": must be between 1 and 36500"),
+	          std::string::npos);
+	EXPECT_NE(load_error("[agents.worker]\nlease_s = 99999999999999999999\n"), "accepted"); // not TOML int64
+	EXPECT_NE(load_error("[agents.worker]\nlease_s = -9223372036854775808\n").find("must be between"),
+	          std::string::npos);
+	EXPECT_NE(load_error("[agents.worker]\npoll_s = 1e308\n").find("must be between"), std::string::npos);
+	EXPECT_NE(load_error("[agents.worker]\npoll_s = inf\n").find("must be between"), std::string::npos);
+	setenv("AGENTGRES_AGENTS_WORKER_LEASE_S", "2147483648", 1);
+	EXPECT_THROW(Config::Load(""), std::runtime_error);
+	setenv("AGENTGRES_AGENTS_WORKER_LEASE_S", "99999999999999999999", 1);
+	try {
+		Config::Load("");
+		ADD_FAILURE() << "accepted";
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("must be between 1 and 86400"), std::string::npos) << e.what();
+	}
+	setenv("AGENTGRES_AGENTS_WORKER_LEASE_S", " 5", 1);
+	EXPECT_THROW(Config::Load(""), std::runtime_error);
+	unsetenv("AGENTGRES_AGENTS_WORKER_LEASE_S");
+	setenv("AGENTGRES_AGENTS_WORKER_POLL_S", "1e400", 1);
+	EXPECT_THROW(Config::Load(""), std::runtime_error);
+	unsetenv("AGENTGRES_AGENTS_WORKER_POLL_S");
+	// Every bound in the table, in milliseconds, fits a 32-bit int (also a
+	// static_assert in config.cpp).
+	for (const SettingInfo &info : SettingsTable())
+		EXPECT_LE(info.max * 1000, 2147483647.0) << info.path;
+}
+
+TEST(Log, RedactsPasswordsWithLibpqsParser)
+{
+	using log::RedactConninfo;
+	// The URI form with an empty user (the leak this replaced).
+	EXPECT_EQ(RedactConninfo("postgresql://:hunter2@localhost:5450/t"),
+	          "password=*** dbname='t' host='localhost' port='5450'");
+	EXPECT_EQ(RedactConninfo("postgresql://me:hunter2@db:5432/x"),
+	          "user='me' password=*** dbname='x' host='db' port='5432'");
+	EXPECT_EQ(RedactConninfo("postgres://u@h/d"), "user='u' dbname='d' host='h'");
+	// Percent-encoding: decoded by libpq, never shown.
+	const std::string encoded = RedactConninfo("postgresql://u:hun%74er%402@h/d");
+	EXPECT_EQ(encoded.find("hun"), std::string::npos) << encoded;
+	EXPECT_NE(encoded.find("password=***"), std::string::npos);
+	// Passwords as URI query parameters, sslpassword too.
+	const std::string query = RedactConninfo("postgresql://h/d?password=hunter2&sslpassword=k3y&application_name=a");
+	EXPECT_EQ(query.find("hunter2"), std::string::npos) << query;
+	EXPECT_EQ(query.find("k3y"), std::string::npos) << query;
+	EXPECT_NE(query.find("application_name='a'"), std::string::npos) << query;
+	// Keyword form, quoted and escaped values.
+	EXPECT_EQ(RedactConninfo("host=x password=hunter2 dbname=y"), "password=*** dbname='y' host='x'");
+	EXPECT_EQ(RedactConninfo("password = 'a b\\'c' user=u"), "user='u' password=***");
+	EXPECT_EQ(RedactConninfo("PASSWORD=x"), "(unparsable conninfo, hidden)"); // libpq's keywords are lower case
+	// "password=" inside another value is that value, not a password.
+	EXPECT_EQ(RedactConninfo("application_name='password=x' password=real"),
+	          "password=*** application_name='password=x'");
+	EXPECT_EQ(RedactConninfo("application_name='it\\'s' host=h"), "host='h' application_name='it\\'s'");
+	// A conninfo given as dbname is expanded by libpq: redacted inside too.
+	const std::string nested = RedactConninfo("dbname='host=h password=hunter2'");
+	EXPECT_EQ(nested.find("hunter2"), std::string::npos) << nested;
+	const std::string nested_uri = RedactConninfo("dbname=postgresql://:hunter2@h/d");
+	EXPECT_EQ(nested_uri.find("hunter2"), std::string::npos) << nested_uri;
+	// Unparsable input is hidden whole: it may be nothing but secrets.
+	EXPECT_EQ(RedactConninfo("host=x password='unterminated"), "(unparsable conninfo, hidden)");
+	EXPECT_EQ(RedactConninfo("postgresql://h/d?sslmode=bogus&password=x&nope=1"), "(unparsable conninfo, hidden)");
+	EXPECT_EQ(RedactConninfo("postgresql://u:p@[::1/d"), "(unparsable conninfo, hidden)");
+	// Exactly as libpq reads it: the rest of the path is the database name.
+	EXPECT_EQ(RedactConninfo("postgres://u:p@h/d and x"), "user='u' password=*** dbname='d and x' host='h'");
+	// No "=" and no URI: libpq's expand_dbname takes it for a database name.
+	EXPECT_EQ(RedactConninfo("mydb"), "dbname='mydb'");
+	EXPECT_EQ(RedactConninfo("dbname=x"), "dbname='x'");
+	EXPECT_EQ(RedactConninfo("password="), "password=***");
+	EXPECT_EQ(RedactConninfo(""), "");
+}
+
+TEST(Log, TextLinesCannotBeForged)
+{
+	using log::EscapeText;
+	EXPECT_EQ(EscapeText("plain text, ünïcode"), "plain text, ünïcode");
+	EXPECT_EQ(EscapeText("a\nb\rc\td\\e"), "a\\nb\\rc\\td\\\\e");
+	EXPECT_EQ(EscapeText(std::string("x\0y\x1b[31m\x7f", 9)), "x\\x00y\\x1b[31m\\x7f");
+	EXPECT_EQ(EscapeText("nel\xc2\x85 ls\xe2\x80\xa8 ps\xe2\x80\xa9"), "nel\\u0085 ls\\u2028 ps\\u2029");
+	const std::string forged = "boom\n2026-01-01T00:00:00.000Z info [worker] job done job=1";
+	const nlohmann::json fields = {{"error", forged}, {"k\ney", 1}, {"list", {"a\nb"}}};
+	const std::string text = log::FormatLine(log::Level::kError, "work\ner", "job\rfailed", fields, false);
+	EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+	EXPECT_EQ(text.back(), '\n');
+	EXPECT_EQ(text.find('\r'), std::string::npos);
+	EXPECT_NE(text.find("[work\\ner] job\\rfailed"), std::string::npos) << text;
+	EXPECT_NE(text.find(" error=boom\\n2026-01-01T00:00:00.000Z info"), std::string::npos) << text;
+	EXPECT_NE(text.find(" k\\ney=1"), std::string::npos) << text;
+	EXPECT_NE(text.find(" list=[\"a\\\\nb\"]"), std::string::npos) << text; // JSON's \n, escaped again
+	const std::string json =
+	    log::FormatLine(log::Level::kError, "worker", "job failed", {{"error", forged + "\x7f\xe2\x80\xa8"}}, true);
+	EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), 1) << json;
+	const nlohmann::json parsed = nlohmann::json::parse(json);
+	EXPECT_EQ(parsed["error"], forged + "\x7f\xe2\x80\xa8");
+	EXPECT_NE(json.find("\\u2028"), std::string::npos) << json;
+	EXPECT_NE(json.find("\\u007f"), std::string::npos) << json;
 }
 
 } // namespace
