@@ -107,6 +107,11 @@ wait_for 5 sql_is done "SELECT state FROM agentgres.jobs WHERE id = $job" || tru
 check "a kind the daemon has no handler for is left queued (the application's)" sql_is 'queued/0' \
 	"SELECT state || '/' || attempts FROM agentgres.jobs WHERE id = $app"
 sql "SELECT agentgres.cancel_job($app)" >/dev/null
+# A job error with a newline stays on its log line (escaped), forging none.
+job=$("$DAEMON" enqueue fail '{"error": "boom\nFORGED info [worker] job done job=1"}')
+check "a job error's newline is escaped in the text log" wait_for 10 grep -qF 'error=boom\nFORGED info' "$LOG"
+check "and forges no log line" bash -c "! grep -q '^FORGED' '$LOG'"
+sql "SELECT agentgres.cancel_job($job)" >/dev/null
 check "status says ok or warning and exits 0" bash -c "'$DAEMON' status | grep -Eq '^health: (ok|warning)$'"
 
 # 3b. the API's errors: JSON bodies, 400 for bad filters, 404, 405; /metrics bounded
@@ -207,6 +212,10 @@ check "the token is not logged" bash -c "! grep -q s3cret '$LOG'"
 stop_daemon
 check "listening on 0.0.0.0 without a token is refused" bash -c \
 	"AGENTGRES_HTTP_LISTEN=0.0.0.0:$PORT_HTTP '$DAEMON' run 2>&1 | grep -q 'refusing to listen'"
+check "a URI password with an empty user is not printed" bash -c \
+	"AGENTGRES_DSN='postgresql://:hunter2@127.0.0.1:1/x' '$DAEMON' status >'$SCRATCH/dsn' 2>&1; ! grep -q hunter2 '$SCRATCH/dsn' && grep -q 'password=\*\*\*' '$SCRATCH/dsn'"
+check "so is a name that only looks loopback (127.evil.invalid)" bash -c \
+	"AGENTGRES_HTTP_LISTEN=127.evil.invalid:$PORT_HTTP '$DAEMON' run 2>&1 | grep -q 'refusing to listen.*does not resolve'"
 
 # 5b. a busy host is a warning: perfmon's host.threshold alert
 AGENTGRES_AGENTS_PERFMON_DISK_ALERT_PERCENT=0 start_daemon
