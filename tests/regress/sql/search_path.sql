@@ -68,7 +68,7 @@ CREATE FUNCTION public.cardinality(text[]) RETURNS integer LANGUAGE plpgsql AS
 -- Aggregates.
 CREATE FUNCTION public.sp_agg_step(state text, value anyelement) RETURNS text LANGUAGE plpgsql AS
 	$$BEGIN PERFORM public.sp_sprung('aggregate'); RETURN state; END$$;
-CREATE FUNCTION public.sp_agg_step2(state text, a anyelement, b anyelement) RETURNS text LANGUAGE plpgsql AS
+CREATE FUNCTION public.sp_agg_step2(state text, a text, b bigint) RETURNS text LANGUAGE plpgsql AS
 	$$BEGIN PERFORM public.sp_sprung('aggregate'); RETURN state; END$$;
 CREATE FUNCTION public.sp_count_step(state bigint) RETURNS bigint LANGUAGE plpgsql AS
 	$$BEGIN PERFORM public.sp_sprung('count(*)'); RETURN state + 1; END$$;
@@ -122,7 +122,7 @@ RESET ROLE;
 -- The traps are armed: a caller whose path puts public first springs them.
 SET search_path = public, pg_catalog;
 SELECT jsonb_build_object('a', 1::bigint) IS NOT NULL AS called, 'x' = 'x'::text AS equal;
-SELECT count(*) > 0 AS trap_works FROM public.sp_trap;
+SELECT pg_catalog.count(*) > 0 AS trap_works FROM public.sp_trap;
 TRUNCATE public.sp_trap;
 
 -- Every entry point, under both paths a database owner can impose. Calls are
@@ -132,32 +132,32 @@ SET search_path = public, agentgres;
 SELECT agentgres.register_agent('regress_sp_agent') IS NOT NULL AS registered;
 SELECT agentgres.heartbeat('regress_sp_agent') IS NOT NULL AS beat;
 SELECT agentgres.enqueue('regress_sp.kind', '{"a": 1}') IS NOT NULL AS enqueued;
-SELECT count(*) AS claimed FROM agentgres.claim_jobs('regress_sp_worker', ARRAY['regress_sp.kind']);
+SELECT pg_catalog.count(*) AS claimed FROM agentgres.claim_jobs('regress_sp_worker', ARRAY['regress_sp.kind']);
 SELECT agentgres.record_execution('regress_sp_task', ARRAY['a', 'b'], true, 1.5) IS NOT NULL AS recorded;
 SELECT agentgres.record_execution('regress_sp_task', ARRAY['a'], false, 2.5, error => 'boom 42') IS NOT NULL
 	AS recorded;
 SELECT agentgres.refresh_insights(1) IS NOT NULL AS refreshed;
-SELECT count(*) > 0 AS patterns FROM agentgres.agent_patterns(1);
-SELECT count(*) > 0 AS patterns FROM agentgres.agent_patterns(1, now() - interval '1 day');
+SELECT pg_catalog.count(*) > 0 AS patterns FROM agentgres.agent_patterns(1);
+SELECT pg_catalog.count(*) > 0 AS patterns FROM agentgres.agent_patterns(1, now() - interval '1 day');
 SELECT agentgres.system_health() IS NOT NULL AS health;
 SELECT agentgres.statistics() IS NOT NULL AS stats;
-SELECT count(*) >= 0 AS stale FROM agentgres.stale_agents();
+SELECT pg_catalog.count(*) >= 0 AS stale FROM agentgres.stale_agents();
 
 SET search_path = public, pg_catalog, agentgres;
 SELECT agentgres.heartbeat('regress_sp_agent') IS NOT NULL AS beat;
 SELECT agentgres.enqueue('regress_sp.kind', '{"a": 2}') IS NOT NULL AS enqueued;
-SELECT count(*) AS claimed FROM agentgres.claim_jobs('regress_sp_worker', ARRAY['regress_sp.kind'], 5);
+SELECT pg_catalog.count(*) AS claimed FROM agentgres.claim_jobs('regress_sp_worker', ARRAY['regress_sp.kind'], 5);
 SELECT agentgres.record_execution('regress_sp_task', ARRAY['a', 'b'], true, 1.0) IS NOT NULL AS recorded;
 SELECT agentgres.refresh_insights(1) IS NOT NULL AS refreshed;
-SELECT count(*) > 0 AS patterns FROM agentgres.agent_patterns(1);
-SELECT count(*) > 0 AS patterns FROM agentgres.agent_patterns(1, pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day');
+SELECT pg_catalog.count(*) > 0 AS patterns FROM agentgres.agent_patterns(1);
+SELECT pg_catalog.count(*) > 0 AS patterns FROM agentgres.agent_patterns(1, pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 day');
 SELECT agentgres.system_health() IS NOT NULL AS health;
 SELECT agentgres.statistics() IS NOT NULL AS stats;
-SELECT count(*) >= 0 AS stale FROM agentgres.stale_agents();
+SELECT pg_catalog.count(*) >= 0 AS stale FROM agentgres.stale_agents();
 
 -- Nothing planted ran.
 RESET search_path;
-SELECT what, count(*) FROM public.sp_trap GROUP BY what ORDER BY what;
+SELECT what, pg_catalog.count(*) FROM public.sp_trap GROUP BY what ORDER BY what;
 
 DELETE FROM agentgres.jobs WHERE kind = 'regress_sp.kind';
 DELETE FROM agentgres.executions WHERE task_type = 'regress_sp_task';
