@@ -125,7 +125,7 @@ SELECT jsonb_build_object('a', 1::bigint) IS NOT NULL AS called, 'x' = 'x'::text
 SELECT pg_catalog.count(*) > 0 AS trap_works FROM public.sp_trap;
 TRUNCATE public.sp_trap;
 
--- Every entry point, under both paths a database owner can impose. Calls are
+-- Every entry point, under the paths a database owner can impose. Calls are
 -- schema-qualified: what the caller writes is the caller's business; what
 -- the extension's functions reach is this test's.
 SET search_path = public, agentgres;
@@ -143,7 +143,9 @@ SELECT agentgres.system_health() IS NOT NULL AS health;
 SELECT agentgres.statistics() IS NOT NULL AS stats;
 SELECT pg_catalog.count(*) >= 0 AS stale FROM agentgres.stale_agents();
 
-SET search_path = public, pg_catalog, agentgres;
+-- public before pg_catalog (a database owner can make that the database's
+-- default): same-signature copies win here.
+SET search_path = public, pg_catalog;
 SELECT agentgres.heartbeat('regress_sp_agent') IS NOT NULL AS beat;
 SELECT agentgres.enqueue('regress_sp.kind', '{"a": 2}') IS NOT NULL AS enqueued;
 SELECT pg_catalog.count(*) AS claimed FROM agentgres.claim_jobs('regress_sp_worker', ARRAY['regress_sp.kind'], 5);
