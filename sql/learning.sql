@@ -396,12 +396,16 @@ CREATE FUNCTION agentgres.agent_patterns(min_support integer DEFAULT 5, since ti
 	RETURNS TABLE (task_type text, agents text[], n bigint, successes bigint, success_rate double precision,
 	               wilson_low double precision, wilson_high double precision, mean_duration_s double precision,
 	               p95_duration_s double precision, top_error text, top_error_count bigint)
+-- No SET search_path, so that the planner can inline it: the body is parsed
+-- with the caller's search_path, which a database owner controls (ALTER
+-- DATABASE ... SET search_path = public, pg_catalog), so every function,
+-- table and operator in it is schema-qualified.
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT p.*
 	FROM agentgres.pattern_rows(
 		(SELECT agentgres.pattern_summary(e.task_type, e.agents, e.success, e.duration_s, e.error, max_size)
 		 FROM agentgres.executions e
-		 WHERE since IS NULL OR e.created_at >= since),
+		 WHERE since IS NULL OR e.created_at OPERATOR(pg_catalog.>=) since),
 		min_support, max_size) AS p
 $$;
 COMMENT ON FUNCTION agentgres.agent_patterns(integer, timestamptz, integer) IS

@@ -7,9 +7,9 @@
 // AccessShareLock held to the end of the transaction, the statement's MVCC
 // snapshot, table or column SELECT privilege required. Relations the fast
 // path cannot read as a SELECT would (views, partitioned and foreign tables,
-// other table access methods, and tables with row-level security active for
-// the caller) go through the executor with SPI, so policies and view
-// definitions apply.
+// tables with inheritance children, other table access methods, and tables
+// with row-level security active for the caller) go through the executor
+// with SPI, so policies, view definitions and inheritance apply.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -241,11 +241,17 @@ ScanWithExecutor(const ScanPlan &plan)
 	MemoryContextDelete(scratch);
 }
 
-// Opens the relation, checks what a SELECT would check, and scans it.
+// Opens the relation, checks what a SELECT would check, and scans it unless
+// read_rows is false (k = 0: the checks still run, so k = 0 reveals nothing a
+// SELECT would not).
 void
-ScanRelation(ScanPlan &plan, Oid embedding_type)
+ScanRelation(ScanPlan &plan, Oid embedding_type, bool read_rows)
 {
-	Relation rel = relation_open(plan.relid, AccessShareLock);
+	// The relation comes by OID, so nothing has looked it up by name yet: an
+	// OID that names no relation is undefined_table, not an internal error.
+	Relation rel = try_relation_open(plan.relid, AccessShareLock);
+	if (rel == nullptr)
+		ereport(ERROR, errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", plan.relid));
 	const char relkind = rel->rd_rel->relkind;
 	switch (relkind) {
 	case RELKIND_RELATION:
@@ -266,16 +272,26 @@ ScanRelation(ScanPlan &plan, Oid embedding_type)
 		        errmsg("materialized view \"%s\" has not been populated", RelationGetRelationName(rel)),
 		        errhint("Use the REFRESH MATERIALIZED VIEW command."));
 
+	// A SELECT by name needs USAGE on the schema; a bare OID must not skip it.
+	const Oid namespace_oid = RelationGetNamespace(rel);
+	const AclResult usage = pg_namespace_aclcheck(namespace_oid, GetUserId(), ACL_USAGE);
+	if (usage != ACLCHECK_OK)
+		aclcheck_error(usage, OBJECT_SCHEMA, get_namespace_name(namespace_oid));
+
 	plan.id_attnum = ResolveColumn(plan.relid, plan.id_column, true, embedding_type);
 	plan.vector_attnum = ResolveColumn(plan.relid, plan.vector_column, false, embedding_type);
 	CheckSelectPrivilege(plan.relid, relkind, plan.id_attnum, plan.vector_attnum);
 
+	// A SELECT from a table with inheritance children reads the children too
+	// (under the parent's privileges and policies): the executor does exactly
+	// that, so such tables leave the fast path. relhassubclass may stay set
+	// after the last child is gone; that only costs speed.
 	const bool heap_fast_path = (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW) &&
-	                            rel->rd_tableam == GetHeapamTableAmRoutine() &&
+	                            !rel->rd_rel->relhassubclass && rel->rd_tableam == GetHeapamTableAmRoutine() &&
 	                            check_enable_rls(plan.relid, InvalidOid, false) != RLS_ENABLED;
-	if (heap_fast_path)
+	if (read_rows && heap_fast_path)
 		ScanHeap(plan, rel);
-	else
+	else if (read_rows)
 		ScanWithExecutor(plan);
 	relation_close(rel, NoLock); // keep the lock to end of transaction, as SELECT does
 }
@@ -311,8 +327,7 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 	core::TopK selector(static_cast<std::size_t>(k));
 	ScanPlan plan{relid,         InvalidAttrNumber,   InvalidAttrNumber, id_column,
 	              vector_column, scorer.dimensions(), &scorer,           &selector};
-	if (k > 0)
-		PgCall([&] { ScanRelation(plan, embedding_type); });
+	PgCall([&] { ScanRelation(plan, embedding_type, k > 0); });
 
 	const std::vector<core::Neighbor> neighbors = selector.TakeSorted();
 

@@ -720,3 +720,24 @@ BEGIN
 	VALUES (new_id, begin_task.task_type, begin_task.complexity, chosen, advice);
 	RETURN QUERY SELECT new_id, chosen, advice, p;
 END $$;
+
+-- agent_patterns stays inlinable (no SET search_path), so its one unqualified
+-- operator is qualified: a search_path with public before pg_catalog must
+-- not reach it.
+CREATE OR REPLACE FUNCTION agentgres.agent_patterns(min_support integer DEFAULT 5, since timestamptz DEFAULT NULL,
+                                                    max_size integer DEFAULT 3)
+	RETURNS TABLE (task_type text, agents text[], n bigint, successes bigint, success_rate double precision,
+	               wilson_low double precision, wilson_high double precision, mean_duration_s double precision,
+	               p95_duration_s double precision, top_error text, top_error_count bigint)
+-- No SET search_path, so that the planner can inline it: the body is parsed
+-- with the caller's search_path, which a database owner controls (ALTER
+-- DATABASE ... SET search_path = public, pg_catalog), so every function,
+-- table and operator in it is schema-qualified.
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT p.*
+	FROM agentgres.pattern_rows(
+		(SELECT agentgres.pattern_summary(e.task_type, e.agents, e.success, e.duration_s, e.error, max_size)
+		 FROM agentgres.executions e
+		 WHERE since IS NULL OR e.created_at OPERATOR(pg_catalog.>=) since),
+		min_support, max_size) AS p
+$$;

@@ -37,6 +37,8 @@ SELECT pg_temp.sqlstate_of(statement) AS sqlstate, statement FROM (VALUES
 	($$SELECT * FROM top_k('t', 'note', 'e', '[1,2]', 1)$$),
 	($$SELECT * FROM top_k('t', 'id', 'note', '[1,2]', 1)$$),
 	($$SELECT * FROM top_k('pg_class_oid_index', 'id', 'e', '[1,2]', 1)$$),
+	($$SELECT * FROM top_k(0, 'id', 'e', '[1,2]', 1)$$),
+	($$SELECT * FROM top_k(0, 'id', 'e', '[1,2]', 0)$$),
 	($$SELECT * FROM rrf(ARRAY[1])$$),
 	($$SELECT * FROM rrf_weighted(0, ARRAY[1], ARRAY[1]::bigint[])$$),
 	($$SELECT * FROM rrf_weighted(NULL, ARRAY[1], ARRAY[1]::bigint[])$$),

@@ -105,6 +105,63 @@ SET ROLE regress_agentgres_reader;
 SELECT * FROM top_k('secrets', 'id', 'e', '[1,0]', 3, 'l2');  -- only its own rows
 RESET ROLE;
 
+-- schema USAGE: an OID must not reach a table whose schema the caller may
+-- not use, even with SELECT on the table itself (issue 8, item 14)
+CREATE SCHEMA hidden;
+CREATE TABLE hidden.h (id bigint, e embedding(2));
+INSERT INTO hidden.h VALUES (1, '[1,0]');
+GRANT SELECT ON hidden.h TO regress_agentgres_reader;
+SELECT 'hidden.h'::regclass::oid AS hidden_oid \gset
+SET ROLE regress_agentgres_reader;
+SELECT * FROM hidden.h;
+SELECT * FROM top_k(:hidden_oid, 'id', 'e', '[1,0]', 1, 'l2');
+-- k = 0 still checks privileges and columns, then returns no rows
+SELECT * FROM top_k(:hidden_oid, 'id', 'e', '[1,0]', 0, 'l2');
+SELECT * FROM top_k('secrets', 'id', 'nope', '[1,0]', 0, 'l2');
+RESET ROLE;
+SELECT * FROM top_k('items', 'id', 'nope', '[1,0,0]', 0);
+SELECT * FROM top_k('items', 'note', 'e', '[1,0,0]', 0);
+REVOKE SELECT (id) ON items FROM regress_agentgres_reader;
+SET ROLE regress_agentgres_reader;
+SELECT * FROM top_k('items', 'id', 'e', '[1,0,0]', 0);
+RESET ROLE;
+GRANT USAGE ON SCHEMA hidden TO regress_agentgres_reader;
+SET ROLE regress_agentgres_reader;
+SELECT * FROM top_k(:hidden_oid, 'id', 'e', '[1,0]', 1, 'l2');
+SELECT * FROM top_k(:hidden_oid, 'id', 'e', '[1,0]', 0, 'l2');
+RESET ROLE;
+DROP SCHEMA hidden CASCADE;
+-- an OID that names no relation: undefined_table, not an internal error
+\set VERBOSITY sqlstate
+SELECT * FROM top_k(0, 'id', 'e', '[1,0]', 1);
+SELECT * FROM top_k(0, 'id', 'e', '[1,0]', 0);
+SELECT * FROM top_k(4294967295, 'id', 'e', '[1,0]', 1);
+\set VERBOSITY default
+SELECT * FROM top_k(0, 'id', 'e', '[1,0]', 1);
+
+-- inheritance: the children's rows count, as in SELECT * FROM parent (issue 8,
+-- item 7); privileges are the parent's, as in a SELECT
+CREATE TABLE inh_parent (id bigint, e embedding(2));
+CREATE TABLE inh_child (extra text) INHERITS (inh_parent);
+CREATE TABLE inh_grandchild () INHERITS (inh_child);
+INSERT INTO inh_parent VALUES (1, '[1,0]');
+INSERT INTO inh_child VALUES (2, '[1,0.1]', 'c');
+INSERT INTO inh_grandchild VALUES (3, '[1,0.2]', 'g');
+SELECT * FROM top_k('inh_parent', 'id', 'e', '[1,0]', 5, 'l2');
+SELECT array_agg(id ORDER BY e <-> '[1,0]', id) FROM inh_parent;
+SELECT * FROM top_k('inh_child', 'id', 'e', '[1,0]', 5, 'l2');
+GRANT SELECT ON inh_parent TO regress_agentgres_reader;
+SET ROLE regress_agentgres_reader;
+SELECT * FROM top_k('inh_parent', 'id', 'e', '[1,0]', 5, 'l2');
+SELECT * FROM top_k('inh_child', 'id', 'e', '[1,0]', 5, 'l2');
+RESET ROLE;
+-- a child with its columns in another order
+CREATE TABLE inh_other (e embedding(2), id bigint);
+ALTER TABLE inh_other INHERIT inh_parent;
+INSERT INTO inh_other VALUES ('[1,0.05]', 4);
+SELECT * FROM top_k('inh_parent', 'id', 'e', '[1,0]', 5, 'l2');
+DROP TABLE inh_parent CASCADE;
+
 -- bad input: precise errors
 SELECT * FROM top_k('items', 'id', 'e', '[1,0]', 3);
 SELECT * FROM top_k('items', 'id', 'e', '[1,0,0]', -1);
