@@ -57,42 +57,38 @@ as_pg() {
 	if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Installs the Debian packages the build, the tests and the benchmarks need.
-install_dependencies() {
-	local packages=(
-		build-essential cmake pkg-config
-		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev
-		libeigen3-dev nlohmann-json3-dev
-		libgtest-dev libgmock-dev libbenchmark-dev
-		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev
-		python3 sudo curl
-	)
-	local missing=()
-	for p in "${packages[@]}"; do
+# Installs those of the named Debian packages that are missing:
+#   install_missing_packages "what they are for" PACKAGE...
+install_missing_packages() {
+	local purpose="$1" missing=()
+	shift
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	if ((${#missing[@]})); then
-		log "installing Debian packages: ${missing[*]}"
+		log "installing Debian packages $purpose: ${missing[*]}"
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
-	# Debian's postgresql package starts a system cluster on 5432; ours use
-	# their own ports and sockets, so it does not matter whether it runs.
+}
+
+# What the build and the embedded default need. Debian's postgresql package
+# starts a system cluster on 5432; ours use their own ports and sockets, so it
+# does not matter whether it runs.
+install_dependencies() {
+	install_missing_packages "for the build" \
+		build-essential cmake pkg-config \
+		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev \
+		libeigen3-dev nlohmann-json3-dev \
+		libgtest-dev libgmock-dev libbenchmark-dev \
+		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev \
+		python3 sudo curl
 }
 
 # What only the tests need: promtool (from prometheus) checks /metrics,
 # IPC::Run runs PostgreSQL's TAP framework, clang-format checks the style.
 install_test_dependencies() {
-	local packages=(prometheus libipc-run-perl clang-format)
-	local missing=()
-	for p in "${packages[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		log "installing Debian packages for the tests: ${missing[*]}"
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	fi
+	install_missing_packages "for the tests" prometheus libipc-run-perl clang-format
 }
 
 # Builds the module the PGXS way and installs it into the server's directories.

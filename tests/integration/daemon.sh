@@ -26,26 +26,7 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 LOG="$(mktemp)"
 SCRATCH="$(mktemp -d)"
 PID=""
-failures=0
-
-check() { # check DESCRIPTION COMMAND...
-	local what="$1"
-	shift
-	if "$@"; then
-		echo "ok   - $what"
-	else
-		echo "FAIL - $what"
-		failures=$((failures + 1))
-	fi
-}
-wait_for() { # wait_for SECONDS COMMAND...: true once COMMAND succeeds
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.2
-	done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.bash"
 sql() { "${PSQL[@]}" -d agentgres_daemon -c "$1"; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 json_of() { curl -s "$@"; }

@@ -18,26 +18,7 @@ PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 LOG="$(mktemp)"
 PID=""
-failures=0
-
-check() { # check DESCRIPTION COMMAND...
-	local what="$1"
-	shift
-	if "$@"; then
-		echo "ok   - $what"
-	else
-		echo "FAIL - $what"
-		failures=$((failures + 1))
-	fi
-}
-wait_for() { # wait_for SECONDS COMMAND...: true once COMMAND succeeds
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.2
-	done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.bash"
 sql() { "${PSQL[@]}" -d "$DB" -c "$1"; }
 sql_is() { [[ "$(sql "$2")" == "$1" ]]; } # sql_is EXPECTED SQL
 http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
