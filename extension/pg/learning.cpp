@@ -1,11 +1,13 @@
 // train_success_model, predict_success, estimate_duration, recommend_agents.
 //
 // Models live in agentgres.models as jsonb. Each backend parses a model once
-// and keeps it in a cache; training registers a relcache invalidation of
-// agentgres.models, which PostgreSQL delivers to every backend at its next
-// transaction start, and the cache is then dropped. So a prediction costs a
-// hash lookup and a sparse dot product, and a retrained model is used by every
-// backend without a reconnect.
+// and keeps it in a cache, but every prediction first reads the model's row
+// identity (xmin, ctid, version) with a prepared query: under the caller's
+// snapshot, privileges and row-level security, and resolving the table anew
+// after DROP / CREATE EXTENSION (the plan cache re-plans). The cached copy
+// is used only while that identity is unchanged; any UPDATE or DELETE of the
+// row, by any session, changes it. So a prediction costs an index lookup, a
+// hash lookup and a sparse dot product, and answers as a SELECT would.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -21,16 +23,13 @@
 #include "core/recommend.hpp"
 #include "boundary.hpp"
 #include "spi.hpp"
-#include "learning.hpp"
 #include "text.hpp"
 
 extern "C" {
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/itemptr.h" // ItemPointerData, ItemPointerCopy
 #include "utils/array.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/jsonb.h"
 }
 
@@ -45,38 +44,74 @@ namespace {
 
 // --- the per-backend model cache ---------------------------------------------
 
-struct ModelCache {
-	std::unordered_map<std::string, std::shared_ptr<const learning::Model>> models;
-	bool stale = false;
-	Oid models_relid = InvalidOid;
+// What identifies one version of a model row: a new row version (UPDATE) or
+// a re-inserted row has another xmin or ctid.
+struct RowIdentity {
+	TransactionId xmin = InvalidTransactionId;
+	ItemPointerData ctid{};
+	int64 version = 0;
+
+	bool
+	operator==(const RowIdentity &other) const
+	{
+		return xmin == other.xmin && std::memcmp(&ctid, &other.ctid, sizeof ctid) == 0 && version == other.version;
+	}
 };
 
-ModelCache &
+struct CachedModel {
+	RowIdentity row;
+	std::shared_ptr<const learning::Model> model;
+};
+
+std::unordered_map<std::string, CachedModel> &
 Cache()
 {
-	static ModelCache cache;
+	static std::unordered_map<std::string, CachedModel> cache;
 	return cache;
 }
 
-// Relcache callback: runs inside invalidation processing, so it only sets a
-// flag (no allocation, no error).
-void
-InvalidateModels(Datum, Oid relid)
+// The prepared row-identity query, kept for the backend's life. The plan
+// cache re-plans it when agentgres.models is dropped and created again, and
+// checks the current user's privileges at every execution.
+SPIPlanPtr
+IdentityPlan()
 {
-	ModelCache &cache = Cache();
-	if (relid == InvalidOid || relid == cache.models_relid)
-		cache.stale = true;
+	static SPIPlanPtr plan = nullptr;
+	if (plan == nullptr) {
+		Oid types[1] = {TEXTOID};
+		SPIPlanPtr prepared =
+		    SPI_prepare("SELECT m.xmin, m.ctid, m.version FROM agentgres.models m WHERE m.name = $1", 1, types);
+		if (prepared == nullptr)
+			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
+			        errmsg("could not prepare the model lookup: %s", SPI_result_code_string(SPI_result)));
+		if (SPI_keepplan(prepared) != 0)
+			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not keep the model lookup plan"));
+		plan = prepared;
+	}
+	return plan;
 }
 
-Oid
-ModelsRelid()
+// The current row identity of a model, read like a SELECT; false if no row
+// is visible.
+bool
+FetchModelIdentity(const char *name, RowIdentity &row)
 {
-	const Oid schema = get_namespace_oid("agentgres", false);
-	const Oid relid = get_relname_relid("models", schema);
-	if (!OidIsValid(relid))
-		ereport(ERROR, errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table agentgres.models does not exist"),
-		        errhint("Run ALTER EXTENSION agentgres UPDATE."));
-	return relid;
+	ConnectSpi();
+	Datum values[1] = {CStringGetTextDatum(name)};
+	if (SPI_execute_plan(IdentityPlan(), values, nullptr, true, 1) != SPI_OK_SELECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not look up model \"%s\"", name));
+	const bool found = SPI_processed == 1;
+	if (found) {
+		HeapTuple tuple = SPI_tuptable->vals[0];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool is_null = false;
+		row.xmin = DatumGetTransactionId(SPI_getbinval(tuple, desc, 1, &is_null));
+		ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tuple, desc, 2, &is_null))),
+		                &row.ctid);
+		row.version = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &is_null));
+	}
+	SPI_finish();
+	return found;
 }
 
 // Fetches a model's JSON text (palloc'd in the caller's context), or nullptr.
@@ -94,21 +129,21 @@ FetchModelJson(const char *name)
 	return json;
 }
 
-// The named model, from the cache or loaded and parsed. When there is none:
-// nullptr, or 42704 if it is required.
+// The named model, from the cache while its row is unchanged, else loaded and
+// parsed. When no row is visible: nullptr, or 42704 if it is required.
 std::shared_ptr<const learning::Model>
 LoadModel(const std::string &name, bool required = true)
 {
-	ModelCache &cache = Cache();
-	if (cache.models_relid == InvalidOid)
-		cache.models_relid = PgCall([] { return ModelsRelid(); });
-	if (cache.stale) {
-		cache.models.clear();
-		cache.stale = false;
-	}
-	if (auto it = cache.models.find(name); it != cache.models.end())
-		return it->second;
-	const char *json = PgCall([&] { return FetchModelJson(name.c_str()); });
+	auto &cache = Cache();
+	RowIdentity row;
+	const bool found = PgCall([&] { return FetchModelIdentity(name.c_str(), row); });
+	auto it = cache.find(name);
+	if (found && it != cache.end() && it->second.row == row)
+		return it->second.model;
+	if (it != cache.end())
+		cache.erase(it);
+	// Both reads use the statement's snapshot, so the text is that row's.
+	const char *json = found ? PgCall([&] { return FetchModelJson(name.c_str()); }) : nullptr;
 	if (json == nullptr) {
 		if (!required)
 			return nullptr;
@@ -116,7 +151,7 @@ LoadModel(const std::string &name, bool required = true)
 		                  "Train it with SELECT agentgres.train_success_model('" + name + "').");
 	}
 	auto model = std::make_shared<const learning::Model>(learning::Model::FromJson(json));
-	cache.models[name] = model;
+	cache[name] = CachedModel{row, model};
 	return model;
 }
 
@@ -288,8 +323,6 @@ StoreModel(const char *name, const char *model_json, const char *report_json)
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not store model \"%s\"", name));
 	char *report = SpiTextIn(0, 1, caller);
-	// Every backend drops its cached copy when this transaction commits.
-	CacheInvalidateRelcacheByRelid(ModelsRelid());
 	SPI_finish();
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(report));
 }
@@ -370,16 +403,6 @@ EmitRecommendations(ReturnSetInfo *result, const std::vector<learning::Recommend
 }
 
 } // namespace
-
-namespace agentgres::pg {
-
-void
-RegisterModelCacheInvalidation()
-{
-	CacheRegisterRelcacheCallback(InvalidateModels, static_cast<Datum>(0));
-}
-
-} // namespace agentgres::pg
 
 AGENTGRES_FUNCTION(agentgres_predict_success)
 {

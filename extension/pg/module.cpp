@@ -1,5 +1,4 @@
 // The shared library's identity and its load-time set-up.
-#include "learning.hpp"
 #include "postgres_headers.hpp"
 
 extern "C" {
@@ -10,6 +9,5 @@ void _PG_init(void);
 void
 _PG_init(void)
 {
-	agentgres::pg::RegisterModelCacheInvalidation();
 }
 }

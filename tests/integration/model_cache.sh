@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The per-backend model cache (issue 8, item 10) answers like a SELECT from
+# agentgres.models would: under the caller's snapshot and privileges, and
+# across DROP / CREATE EXTENSION. One long-lived session (a psql coprocess)
+# keeps its cache warm while other sessions change what it must see:
+#   1. another session deletes or rewrites the model: the next prediction
+#      follows (and a repeatable-read transaction keeps its snapshot's model);
+#   2. SET ROLE to a role without SELECT on models: permission denied (42501);
+#   3. DROP and CREATE EXTENSION: no stale model, then the new one.
+# Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension installed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=lib/checks.bash
+source "$ROOT/tests/integration/lib/checks.bash"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+DB=agentgres_model_cache
+
+"${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+export PGDATABASE=$DB
+"${PSQL[@]}" -c "DROP ROLE IF EXISTS agentgres_test_noread"
+"${PSQL[@]}" <<'SQL'
+CREATE EXTENSION agentgres;
+SELECT agentgres.simulate_executions('code_change', 2000, 42);
+SELECT agentgres.simulate_executions('review', 2000, 7);
+SELECT agentgres.train_success_model('default');
+SELECT agentgres.train_success_model('other', 500, 50);
+-- May call predict_success, but may not read agentgres.models.
+CREATE ROLE agentgres_test_noread NOLOGIN;
+GRANT USAGE ON SCHEMA agentgres TO agentgres_test_noread;
+GRANT EXECUTE ON FUNCTION agentgres.predict_success(text, text[], double precision, text) TO agentgres_test_noread;
+SQL
+
+PREDICT="SELECT round(agentgres.predict_success('code_change', ARRAY['coder', 'reviewer'], 1)::numeric, 9);"
+
+# The long-lived session; errors show their SQLSTATE.
+coproc SESSION { psql -X -q -tA -v VERBOSITY=verbose 2>&1; }
+session_pid=$SESSION_PID
+trap 'kill "$session_pid" 2>/dev/null || true' EXIT
+in_session() { # in_session SQL: the session's output for SQL
+	printf '%s\n\\echo __done__\n' "$1" >&"${SESSION[1]}"
+	local line out=""
+	while IFS= read -r -t 60 line <&"${SESSION[0]}"; do
+		[[ "$line" == __done__ ]] && break
+		out+="$line"$'\n'
+	done
+	printf '%s' "${out%$'\n'}"
+}
+fresh() { "${PSQL[@]}" -c "$1"; } # a new session: no cache
+
+in_session "SET client_min_messages = warning;" >/dev/null
+warm="$(in_session "$PREDICT")"
+check "the session predicts ($warm) like a new session" test "$warm" == "$(fresh "$PREDICT")"
+other="$(fresh "SELECT round(agentgres.predict_success('code_change', ARRAY['coder', 'reviewer'], 1, 'other')::numeric, 9)")"
+check "the other model predicts differently ($other)" test "$other" != "$warm"
+
+# 1. Changes by other sessions.
+fresh "UPDATE agentgres.models SET model = (SELECT model FROM agentgres.models WHERE name = 'other') WHERE name = 'default'"
+got="$(in_session "$PREDICT")"
+check "after another session rewrote the model row, the session predicts from the new row ($got)" \
+	test "$got" == "$other"
+fresh "SELECT agentgres.train_success_model('default')" >/dev/null
+got="$(in_session "$PREDICT")"
+check "after another session retrained, the session predicts from the retrained model ($got)" test "$got" == "$warm"
+
+in_session "BEGIN ISOLATION LEVEL REPEATABLE READ;" >/dev/null
+in_session "$PREDICT" >/dev/null
+fresh "DELETE FROM agentgres.models WHERE name = 'default'"
+got="$(in_session "$PREDICT")"
+check "inside a repeatable read transaction, the snapshot's model still answers ($got)" test "$got" == "$warm"
+in_session "COMMIT;" >/dev/null
+got="$(in_session "$PREDICT")"
+check "after another session deleted the model: 42704, not a cached prediction ($got)" \
+	grep -q 'ERROR:  42704: model "default" does not exist' <<<"$got"
+fresh "SELECT agentgres.train_success_model('default')" >/dev/null
+got="$(in_session "$PREDICT")"
+check "trained again, the session predicts again ($got)" test "$got" == "$warm"
+
+# 2. Privileges of the current user, on every call.
+in_session "SET ROLE agentgres_test_noread;" >/dev/null
+got="$(in_session "$PREDICT")"
+check "as a role without SELECT on models: 42501, not a cached prediction ($got)" \
+	grep -q 'ERROR:  42501: permission denied for table models' <<<"$got"
+in_session "RESET ROLE;" >/dev/null
+got="$(in_session "$PREDICT")"
+check "back as the owner, the session predicts again ($got)" test "$got" == "$warm"
+fresh "GRANT SELECT ON agentgres.models TO agentgres_test_noread; ALTER TABLE agentgres.models ENABLE ROW LEVEL SECURITY"
+in_session "$PREDICT" >/dev/null
+in_session "SET ROLE agentgres_test_noread;" >/dev/null
+got="$(in_session "$PREDICT")"
+check "with SELECT but no row visible under row-level security: 42704 ($got)" \
+	grep -q 'ERROR:  42704: model "default" does not exist' <<<"$got"
+in_session "RESET ROLE;" >/dev/null
+fresh "ALTER TABLE agentgres.models DISABLE ROW LEVEL SECURITY; REVOKE SELECT ON agentgres.models FROM agentgres_test_noread"
+
+# 3. DROP and CREATE EXTENSION while the session keeps its cache.
+in_session "$PREDICT" >/dev/null
+fresh "DROP EXTENSION agentgres CASCADE; CREATE EXTENSION agentgres"
+got="$(in_session "$PREDICT")"
+check "after DROP and CREATE EXTENSION: 42704, not the dropped model ($got)" \
+	grep -q 'ERROR:  42704: model "default" does not exist' <<<"$got"
+fresh "SELECT agentgres.simulate_executions('code_change', 300, 99); SELECT agentgres.train_success_model('default', 1000000, 20)" >/dev/null
+new="$(fresh "$PREDICT")"
+got="$(in_session "$PREDICT")"
+check "a model trained in the re-created extension answers ($got, a new session: $new, before: $warm)" \
+	test "$got" == "$new" -a "$new" != "$warm"
+# Retraining invalidates the re-created table, which the session must follow.
+fresh "SELECT agentgres.train_success_model('default', 1000000, 0.01)" >/dev/null
+newer="$(fresh "$PREDICT")"
+got="$(in_session "$PREDICT")"
+check "retrained in the re-created extension, the session follows ($got, a new session: $newer, before: $new)" \
+	test "$got" == "$newer" -a "$newer" != "$new"
+
+in_session "\\q" >/dev/null || true
+"${PSQL[@]}" -d postgres -c "DROP DATABASE $DB" -c "DROP ROLE agentgres_test_noread"
+if ((failures > 0)); then
+	echo "model_cache: $failures check(s) failed"
+	exit 1
+fi
+echo "model_cache: all checks passed"
