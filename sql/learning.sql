@@ -24,6 +24,18 @@ CREATE TABLE agentgres.learning_settings (
 	min_history integer NOT NULL DEFAULT 20 CHECK (min_history >= 1),
 	updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- pg_dump keeps the changed row (pg_extension_config_dump below), and a
+-- restore runs CREATE EXTENSION, which inserts the default row, before it
+-- loads the dumped one: so an insert replaces the row that is there, and the
+-- restore brings back the dumped settings instead of failing on the key.
+CREATE FUNCTION agentgres.learning_settings_replace() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	DELETE FROM agentgres.learning_settings s WHERE s.singleton = NEW.singleton;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER learning_settings_replace BEFORE INSERT ON agentgres.learning_settings
+	FOR EACH ROW EXECUTE FUNCTION agentgres.learning_settings_replace();
 INSERT INTO agentgres.learning_settings DEFAULT VALUES;
 COMMENT ON TABLE agentgres.learning_settings IS
 	'mode: off (nothing recorded or recommended), observe (record only), recommend (recommend_agents answers), '

@@ -1,0 +1,156 @@
+-- Roles and privileges: three group roles, least privilege
+--
+-- Current definitions, by topic. The build concatenates sql/*.sql topic files
+-- (in the order Makefile.pgxs lists) into agentgres--<version>.sql. This topic
+-- comes last: it grants on everything the others created.
+--
+--   agentgres_reader  reads every table and view; read-only functions
+--   agentgres_agent   reader + what an application does: record executions,
+--                     tasks, agents, heartbeats, events, metrics, jobs
+--   agentgres_admin   agent + what agentgresd does: training, insights,
+--                     alerts, retention, settings; every function and table
+--
+-- Roles belong to the cluster, not to the database: they are created once,
+-- by the first install (in any database), kept by DROP EXTENSION, and reused
+-- by installs in other databases. The extension is not trusted, so a
+-- superuser installs it and can always create them. Functions are SECURITY
+-- INVOKER: a role needs both EXECUTE on a function and the table privileges
+-- its body uses, so the grants below come in pairs.
+
+DO $$
+DECLARE
+	group_role text;
+	existing record;
+BEGIN
+	FOREACH group_role IN ARRAY ARRAY['agentgres_reader', 'agentgres_agent', 'agentgres_admin'] LOOP
+		SELECT r.rolcanlogin, r.rolsuper INTO existing FROM pg_catalog.pg_roles r WHERE r.rolname = group_role;
+		IF NOT FOUND THEN
+			IF NOT (SELECT r.rolsuper OR r.rolcreaterole FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+				RAISE EXCEPTION 'role "%" does not exist and "%" cannot create it', group_role, current_user
+					USING ERRCODE = 'insufficient_privilege',
+					      HINT = 'Install the extension as a superuser, or create the roles agentgres_reader, '
+					             'agentgres_agent and agentgres_admin (NOLOGIN) first.';
+			END IF;
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', group_role);
+		ELSIF existing.rolcanlogin OR existing.rolsuper THEN
+			-- A role someone created beforehand under this name would receive
+			-- the grants below: it must be a plain group role.
+			RAISE EXCEPTION 'role "%" exists and is not a NOLOGIN, non-superuser group role', group_role
+				USING ERRCODE = 'duplicate_object',
+				      HINT = 'Drop or rename that role, or make it NOLOGIN NOSUPERUSER, then install again.';
+		END IF;
+	END LOOP;
+	-- admin includes agent, agent includes reader.
+	IF NOT pg_catalog.pg_has_role('agentgres_agent', 'agentgres_reader', 'MEMBER') THEN
+		GRANT agentgres_reader TO agentgres_agent;
+	END IF;
+	IF NOT pg_catalog.pg_has_role('agentgres_admin', 'agentgres_agent', 'MEMBER') THEN
+		GRANT agentgres_agent TO agentgres_admin;
+	END IF;
+END $$;
+
+GRANT USAGE ON SCHEMA agentgres TO agentgres_reader;
+
+-- Tables and views: everyone reads; the application appends and updates what
+-- its functions write; the daemon may do everything (retention deletes).
+GRANT SELECT ON ALL TABLES IN SCHEMA agentgres TO agentgres_reader;
+GRANT INSERT ON agentgres.executions, agentgres.agent_catalog, agentgres.experiments,
+	agentgres.experiment_assignments, agentgres.agent_versions, agentgres.heartbeats, agentgres.system_events,
+	agentgres.performance_metrics TO agentgres_agent;
+GRANT INSERT, UPDATE ON agentgres.tasks, agentgres.agents, agentgres.jobs TO agentgres_agent;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentgres TO agentgres_admin;
+
+-- Functions. Pure computations (the embedding type, distances, rank fusion,
+-- statistics helpers, the simulator's generator, top_k, which checks the
+-- caller's privileges on the table it searches) stay executable by PUBLIC.
+-- Everything that reads or changes the extension's tables is granted to the
+-- group that needs it and revoked from PUBLIC.
+REVOKE EXECUTE ON FUNCTION
+	agentgres.learning_settings_replace(),
+	agentgres.enable_pgvector_interop(),
+	agentgres.disable_pgvector_interop(),
+	-- reader
+	agentgres.learning_mode(),
+	agentgres.predict_success(text, text[], double precision, text),
+	agentgres.estimate_duration(text, text[], double precision, text),
+	agentgres.recommend_agents(text, double precision, integer, integer),
+	agentgres.agent_patterns(integer, timestamptz, integer),
+	agentgres.experiment_results(text),
+	agentgres.stale_agents(interval),
+	agentgres.system_health(interval),
+	agentgres.statistics(),
+	-- agent
+	agentgres.log_event(text, text, text, jsonb),
+	agentgres.register_agent(text, text, jsonb),
+	agentgres.update_agent_config(text, jsonb, text),
+	agentgres.rollback_agent(text, integer),
+	agentgres.set_agent_status(text, text, text, text, integer),
+	agentgres.heartbeat(text, text, jsonb),
+	agentgres.record_metric(text, text, double precision, jsonb),
+	agentgres.record_execution(text, text[], boolean, double precision, double precision, text, integer, jsonb, text),
+	agentgres.begin_task(text, double precision, text[]),
+	agentgres.finish_task(text, boolean, text, integer, jsonb, text[]),
+	agentgres.assign_variant(text, text),
+	agentgres.enqueue(text, jsonb, integer, timestamptz, integer),
+	agentgres.claim_jobs(text, text[], integer, interval),
+	agentgres.renew_lease(bigint, text, interval),
+	agentgres.complete_job(bigint, text, jsonb),
+	agentgres.fail_job(bigint, text, text, boolean),
+	agentgres.release_job(bigint, text),
+	agentgres.cancel_job(bigint),
+	-- admin
+	agentgres.set_learning_mode(text),
+	agentgres.train_success_model(text, integer, double precision),
+	agentgres.refresh_insights(integer, double precision),
+	agentgres.simulate_executions(text, integer, bigint),
+	agentgres.raise_alert(text, text, text, text, jsonb),
+	agentgres.resolve_alert(text, text),
+	agentgres.ack_alert(bigint, text),
+	agentgres.rollup_metrics(),
+	agentgres.purge_history(interval)
+FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+	agentgres.learning_mode(),
+	agentgres.predict_success(text, text[], double precision, text),
+	agentgres.estimate_duration(text, text[], double precision, text),
+	agentgres.recommend_agents(text, double precision, integer, integer),
+	agentgres.agent_patterns(integer, timestamptz, integer),
+	agentgres.experiment_results(text),
+	agentgres.stale_agents(interval),
+	agentgres.system_health(interval),
+	agentgres.statistics()
+TO agentgres_reader;
+
+GRANT EXECUTE ON FUNCTION
+	agentgres.log_event(text, text, text, jsonb),
+	agentgres.register_agent(text, text, jsonb),
+	agentgres.update_agent_config(text, jsonb, text),
+	agentgres.rollback_agent(text, integer),
+	agentgres.set_agent_status(text, text, text, text, integer),
+	agentgres.heartbeat(text, text, jsonb),
+	agentgres.record_metric(text, text, double precision, jsonb),
+	agentgres.record_execution(text, text[], boolean, double precision, double precision, text, integer, jsonb, text),
+	agentgres.begin_task(text, double precision, text[]),
+	agentgres.finish_task(text, boolean, text, integer, jsonb, text[]),
+	agentgres.assign_variant(text, text),
+	agentgres.enqueue(text, jsonb, integer, timestamptz, integer),
+	agentgres.claim_jobs(text, text[], integer, interval),
+	agentgres.renew_lease(bigint, text, interval),
+	agentgres.complete_job(bigint, text, jsonb),
+	agentgres.fail_job(bigint, text, text, boolean),
+	agentgres.release_job(bigint, text),
+	agentgres.cancel_job(bigint)
+TO agentgres_agent;
+
+GRANT EXECUTE ON FUNCTION
+	agentgres.set_learning_mode(text),
+	agentgres.train_success_model(text, integer, double precision),
+	agentgres.refresh_insights(integer, double precision),
+	agentgres.simulate_executions(text, integer, bigint),
+	agentgres.raise_alert(text, text, text, text, jsonb),
+	agentgres.resolve_alert(text, text),
+	agentgres.ack_alert(bigint, text),
+	agentgres.rollup_metrics(),
+	agentgres.purge_history(interval)
+TO agentgres_admin;
