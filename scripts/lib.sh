@@ -100,6 +100,24 @@ build_and_install_extension() {
 		as_root make -C "$AGENTGRES_ROOT" -f Makefile.pgxs PG_CONFIG="$PG_BIN/pg_config" install
 }
 
+# SQL that makes ROLE the login role agentgresd connects as: a member of the
+# extension's agentgres_admin group, never a superuser, and in
+# pg_read_all_stats so perfmon sees every session's transaction age. Run it
+# as a superuser (roles belong to the cluster) after CREATE EXTENSION.
+daemon_role_sql() { # daemon_role_sql ROLE
+	cat <<SQL
+SET client_min_messages = warning;
+DO \$\$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '$1') THEN
+		CREATE ROLE "$1" LOGIN;
+	END IF;
+END \$\$;
+ALTER ROLE "$1" NOSUPERUSER;
+GRANT agentgres_admin, pg_read_all_stats TO "$1";
+SQL
+}
+
 # A directory the cluster account can own: under the project when it can reach
 # it, otherwise under /var/tmp (e.g. a checkout in root's 0700 home).
 cluster_base_dir() {

@@ -88,6 +88,9 @@ CREATE EXTENSION IF NOT EXISTS agentgres;
 ALTER EXTENSION agentgres UPDATE;
 SQL
 VERSION="$("${PSQL[@]}" -d "$DB" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'agentgres'")"
+# The daemon connects as agentgresd, a member of agentgres_admin, not as the
+# superuser: what it runs cannot do more than the daemon's part.
+daemon_role_sql agentgresd | "${PSQL[@]}" -d "$DB"
 
 # agentgresd on the embedded cluster (restarted so a rebuilt binary is used).
 log "starting agentgresd on $HTTP"
@@ -95,7 +98,7 @@ stop_daemon
 cat >"$DAEMON_CONFIG" <<TOML
 # written by scripts/up.sh
 [database]
-dsn = "host=$BASE/run port=$PORT user=postgres dbname=$DB"
+dsn = "host=$BASE/run port=$PORT user=agentgresd dbname=$DB"
 [http]
 listen = "$HTTP"
 [agents.perfmon]
@@ -119,7 +122,7 @@ agentgres $VERSION is installed in database "$DB" (distance kernels: $ISA).
   connect:   psql -h $BASE/run -p $PORT -U postgres $DB
   conninfo:  host=$BASE/run port=$PORT user=postgres dbname=$DB
 
-agentgresd is running (pid $(cat "$DAEMON_PID")):
+agentgresd is running (pid $(cat "$DAEMON_PID")), connected as agentgresd (in agentgres_admin):
   health:    curl http://$HTTP/health
   metrics:   curl http://$HTTP/metrics
   status:    $DAEMON --config $DAEMON_CONFIG status

@@ -55,8 +55,13 @@ trap cleanup EXIT
 
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS agentgres_daemon" -c "CREATE DATABASE agentgres_daemon"
 sql "CREATE EXTENSION agentgres" >/dev/null
+# The daemon connects as a login role in agentgres_admin, not as a superuser,
+# made as scripts/up.sh makes its agentgresd role.
+DAEMON_ROLE=agentgres_daemon_test
+source "$ROOT/scripts/lib.sh"
+daemon_role_sql "$DAEMON_ROLE" | "${PSQL[@]}" -d agentgres_daemon
 
-export AGENTGRES_DSN="host=$PGHOST port=$PGPORT user=$PGUSER dbname=agentgres_daemon"
+export AGENTGRES_DSN="host=$PGHOST port=$PGPORT user=$DAEMON_ROLE dbname=agentgres_daemon"
 export AGENTGRES_HTTP_LISTEN="127.0.0.1:$PORT_HTTP"
 export AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S=0.5 AGENTGRES_AGENTS_PERFMON_INTERVAL_S=0.5
 export AGENTGRES_AGENTS_HEARTBEAT_STALE_AFTER_S=5 AGENTGRES_AGENTS_WORKER_POLL_S=1
@@ -70,6 +75,9 @@ check "/health answers 200" wait_for 15 http_is 200 "$URL/health"
 check "every loop is running" wait_for 10 sql_is 4 "SELECT count(*) FROM agentgres.agents WHERE status = 'running'"
 check "every loop heartbeats" wait_for 10 sql_is 4 "SELECT count(DISTINCT agent) FROM agentgres.heartbeats WHERE agent IN ('heartbeat', 'perfmon', 'janitor', 'worker')"
 check "perfmon records metrics" wait_for 10 sql_is t "SELECT count(DISTINCT name) >= 8 FROM agentgres.performance_metrics"
+check "the daemon's sessions are $DAEMON_ROLE, not a superuser" sql_is "t|t" \
+	"SELECT count(*) > 0, bool_and(NOT r.rolsuper AND pg_has_role(r.oid, 'agentgres_admin', 'MEMBER'))
+	 FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE a.datname = 'agentgres_daemon' AND a.usename = '$DAEMON_ROLE'"
 # 2. /metrics in the Prometheus text format
 curl -s "$URL/metrics" >"$LOG.metrics"
 if command -v promtool >/dev/null; then
