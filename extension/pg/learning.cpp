@@ -1,13 +1,14 @@
 // train_success_model, predict_success, estimate_duration, recommend_agents.
 //
 // Models live in agentgres.models as jsonb. Each backend parses a model once
-// and keeps it in a cache, but every prediction first reads the model's row
+// and keeps it in a cache, but a prediction first reads the model's row
 // identity (xmin, ctid, version) with a prepared query: under the caller's
 // snapshot, privileges and row-level security, and resolving the table anew
-// after DROP / CREATE EXTENSION (the plan cache re-plans). The cached copy
-// is used only while that identity is unchanged; any UPDATE or DELETE of the
-// row, by any session, changes it. So a prediction costs an index lookup, a
-// hash lookup and a sparse dot product, and answers as a SELECT would.
+// after DROP / CREATE EXTENSION (the plan cache re-plans). The cached copy is
+// used only while that identity is unchanged; any UPDATE or DELETE of the row,
+// by any session, changes it. The identity read is reused for the rest of a
+// statement (same snapshot, same user), so predicting per row of a query costs
+// a hash lookup and a sparse dot product, and every call answers as a SELECT.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -29,6 +30,9 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "storage/itemptr.h" // ItemPointerData, ItemPointerCopy
+#include "storage/proc.h"    // MyProc->lxid
+#include "utils/rls.h"       // row_security
+#include "utils/snapmgr.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 }
@@ -58,8 +62,71 @@ struct RowIdentity {
 	}
 };
 
+// What one row-identity read stays valid for: the same snapshot contents
+// (the same rows are visible) read by the same user with the same
+// row-security setting (the same privileges and policies). Calls within one
+// statement share it, so a prediction per row of a query reads the identity
+// once; any DDL, GRANT or change in this transaction advances the command id.
+// A snapshot's contents are its xmin, xmax, in-progress transactions and
+// command id (a copied snapshot has no other identity: its address may be
+// reused by the next statement's).
+struct ReadContext {
+	bool valid = false;
+	LocalTransactionId lxid = InvalidLocalTransactionId;
+	Oid user = InvalidOid;
+	bool row_security = true;
+	CommandId curcid = InvalidCommandId;
+	TransactionId xmin = InvalidTransactionId;
+	TransactionId xmax = InvalidTransactionId;
+	bool suboverflowed = false;
+	bool during_recovery = false;
+	std::vector<TransactionId> xip;
+	std::vector<TransactionId> subxip;
+};
+
+// The active MVCC snapshot, or nullptr.
+Snapshot
+ActiveMvccSnapshot()
+{
+	if (!ActiveSnapshotSet())
+		return nullptr;
+	const Snapshot snapshot = GetActiveSnapshot();
+	return snapshot->snapshot_type == SNAPSHOT_MVCC ? snapshot : nullptr;
+}
+
+bool
+SameReadContext(const ReadContext &c, Snapshot s)
+{
+	return c.valid && s != nullptr && c.lxid == MyProc->lxid && c.user == GetUserId() &&
+	       c.row_security == row_security && c.curcid == s->curcid && c.xmin == s->xmin && c.xmax == s->xmax &&
+	       c.suboverflowed == s->suboverflowed && c.during_recovery == s->takenDuringRecovery &&
+	       c.xip.size() == s->xcnt && c.subxip.size() == static_cast<size_t>(s->subxcnt) &&
+	       std::equal(c.xip.begin(), c.xip.end(), s->xip) && std::equal(c.subxip.begin(), c.subxip.end(), s->subxip);
+}
+
+ReadContext
+CaptureReadContext(Snapshot s)
+{
+	ReadContext c;
+	if (s == nullptr)
+		return c;
+	c.valid = true;
+	c.lxid = MyProc->lxid;
+	c.user = GetUserId();
+	c.row_security = row_security;
+	c.curcid = s->curcid;
+	c.xmin = s->xmin;
+	c.xmax = s->xmax;
+	c.suboverflowed = s->suboverflowed;
+	c.during_recovery = s->takenDuringRecovery;
+	c.xip.assign(s->xip, s->xip + s->xcnt);
+	c.subxip.assign(s->subxip, s->subxip + std::max<int32>(s->subxcnt, 0));
+	return c;
+}
+
 struct CachedModel {
 	RowIdentity row;
+	ReadContext checked; // when row was last read
 	std::shared_ptr<const learning::Model> model;
 };
 
@@ -135,11 +202,16 @@ std::shared_ptr<const learning::Model>
 LoadModel(const std::string &name, bool required = true)
 {
 	auto &cache = Cache();
+	const Snapshot snapshot = PgCall([] { return ActiveMvccSnapshot(); });
+	auto it = cache.find(name);
+	if (it != cache.end() && SameReadContext(it->second.checked, snapshot))
+		return it->second.model;
 	RowIdentity row;
 	const bool found = PgCall([&] { return FetchModelIdentity(name.c_str(), row); });
-	auto it = cache.find(name);
-	if (found && it != cache.end() && it->second.row == row)
+	if (found && it != cache.end() && it->second.row == row) {
+		it->second.checked = CaptureReadContext(snapshot);
 		return it->second.model;
+	}
 	if (it != cache.end())
 		cache.erase(it);
 	// Both reads use the statement's snapshot, so the text is that row's.
@@ -151,7 +223,7 @@ LoadModel(const std::string &name, bool required = true)
 		                  "Train it with SELECT agentgres.train_success_model('" + name + "').");
 	}
 	auto model = std::make_shared<const learning::Model>(learning::Model::FromJson(json));
-	cache[name] = CachedModel{row, model};
+	cache[name] = CachedModel{row, CaptureReadContext(snapshot), model};
 	return model;
 }
 

@@ -7,6 +7,8 @@
 #      follows (and a repeatable-read transaction keeps its snapshot's model);
 #   2. SET ROLE to a role without SELECT on models: permission denied (42501);
 #   3. DROP and CREATE EXTENSION: no stale model, then the new one.
+# And one statement predicts every row from one model (the row identity read
+# once per snapshot and user).
 # Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension installed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,16 +38,23 @@ PREDICT="SELECT round(agentgres.predict_success('code_change', ARRAY['coder', 'r
 # The long-lived session; errors show their SQLSTATE.
 coproc SESSION { psql -X -q -tA -v VERBOSITY=verbose 2>&1; }
 session_pid=$SESSION_PID
-trap 'kill "$session_pid" 2>/dev/null || true' EXIT
-in_session() { # in_session SQL: the session's output for SQL
-	printf '%s\n\\echo __done__\n' "$1" >&"${SESSION[1]}"
+session_in=${SESSION[1]} session_out=${SESSION[0]}
+# A second long-lived session, for a transaction that stays open.
+{ coproc OTHER { psql -X -q -tA -v VERBOSITY=verbose 2>&1; }; } 2>/dev/null # bash warns of a second coproc
+other_pid=$OTHER_PID
+other_in=${OTHER[1]} other_out=${OTHER[0]}
+trap 'kill "$session_pid" "$other_pid" 2>/dev/null || true' EXIT
+run_in() { # run_in IN OUT SQL: that session's output for SQL
+	printf '%s\n\\echo __done__\n' "$3" >&"$1"
 	local line out=""
-	while IFS= read -r -t 60 line <&"${SESSION[0]}"; do
+	while IFS= read -r -t 60 line <&"$2"; do
 		[[ "$line" == __done__ ]] && break
 		out+="$line"$'\n'
 	done
 	printf '%s' "${out%$'\n'}"
 }
+in_session() { run_in "$session_in" "$session_out" "$1"; }
+in_other() { run_in "$other_in" "$other_out" "$1"; }
 fresh() { "${PSQL[@]}" -c "$1"; } # a new session: no cache
 
 in_session "SET client_min_messages = warning;" >/dev/null
@@ -75,6 +84,23 @@ check "after another session deleted the model: 42704, not a cached prediction (
 fresh "SELECT agentgres.train_success_model('default')" >/dev/null
 got="$(in_session "$PREDICT")"
 check "trained again, the session predicts again ($got)" test "$got" == "$warm"
+
+# A read committed transaction sees a commit between its statements, also
+# one of a transaction that was already running at its first statement
+# (same xmin and xmax, one transaction fewer in progress).
+in_other "BEGIN; DELETE FROM agentgres.models WHERE name = 'default';" >/dev/null
+in_session "BEGIN;" >/dev/null
+got="$(in_session "$PREDICT")"
+check "read committed: before the other transaction commits, the model answers ($got)" test "$got" == "$warm"
+in_other "COMMIT;" >/dev/null
+got="$(in_session "$PREDICT")"
+check "read committed: the next statement sees the committed delete: 42704 ($got)" \
+	grep -q 'ERROR:  42704: model "default" does not exist' <<<"$got"
+in_session "ROLLBACK;" >/dev/null
+fresh "SELECT agentgres.train_success_model('default')" >/dev/null
+# Within one statement, every row is predicted from the same model.
+got="$(in_session "SELECT count(DISTINCT round(agentgres.predict_success('code_change', ARRAY['coder', 'reviewer'], 1)::numeric, 9)) || ' ' || min(round(agentgres.predict_success('code_change', ARRAY['coder', 'reviewer'], 1)::numeric, 9)) FROM generate_series(1, 1000);")"
+check "one statement, 1000 rows: one value, the model's ($got)" test "$got" == "1 $warm"
 
 # 2. Privileges of the current user, on every call.
 in_session "SET ROLE agentgres_test_noread;" >/dev/null
@@ -112,6 +138,7 @@ check "retrained in the re-created extension, the session follows ($got, a new s
 	test "$got" == "$newer" -a "$newer" != "$new"
 
 in_session "\\q" >/dev/null || true
+in_other "\\q" >/dev/null || true
 "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB" -c "DROP ROLE agentgres_test_noread"
 if ((failures > 0)); then
 	echo "model_cache: $failures check(s) failed"
