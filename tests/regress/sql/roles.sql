@@ -8,7 +8,7 @@
 SELECT rolname, rolcanlogin, rolsuper, rolinherit,
        pg_has_role(rolname, 'agentgres_reader', 'MEMBER') AS reads,
        pg_has_role(rolname, 'agentgres_agent', 'MEMBER') AS acts
-FROM pg_roles WHERE rolname LIKE 'agentgres\_%' ORDER BY rolname;
+FROM pg_roles WHERE rolname IN ('agentgres_reader', 'agentgres_agent', 'agentgres_admin') ORDER BY rolname;
 
 -- Who may execute each function of the extension. PUBLIC keeps only pure
 -- computations (and top_k, which checks the caller's privileges on the
