@@ -33,5 +33,15 @@ check "status says what is not running" grep -q '^postgresql: not running' "$wor
 check "status built nothing" test ! -e "$work/build"
 check "no colour codes in a pipe" bash -c "! grep -q $'\x1b' '$work/status.out'"
 
+# The embedded default's daemon is not the superuser: up.sh makes the login
+# role agentgresd (daemon_role_sql, which daemon.sh runs against a cluster)
+# and writes it into the daemon's DSN.
+check "the daemon connects as agentgresd, not as postgres" \
+	grep -q '^dsn = "host=$BASE/run port=$PORT user=agentgresd dbname=$DB"$' "$ROOT/scripts/up.sh"
+check "up.sh makes the agentgresd role" grep -q '^daemon_role_sql agentgresd ' "$ROOT/scripts/up.sh"
+check "the role is a NOSUPERUSER member of agentgres_admin" bash -c \
+	"source '$ROOT/scripts/lib.sh' && daemon_role_sql agentgresd | grep -q 'ALTER ROLE \"agentgresd\" NOSUPERUSER;' \
+	 && daemon_role_sql agentgresd | grep -q 'GRANT agentgres_admin, pg_read_all_stats TO \"agentgresd\";'"
+
 echo "up.sh: $failures failure(s)"
 ((failures == 0))
