@@ -49,13 +49,14 @@ public:
 				                 {"details",
 				                  {{"restarts", s->restarts.load()},
 				                   {"idle_s", (now - s->last_progress_ms) / 1000.0},
-				                   {"instance", c.instance}}}});
+				                   {"instance", c.daemon_instance},
+				                   {"process", c.instance}}}});
 				if (now - s->running_since_ms > 60000 && s->restarts > 0)
 					steady.push_back(s->name);
 			}
-			c.db.Exec("SELECT agentgres.heartbeat(b ->> 'agent', 'ok', b -> 'details') "
+			c.db.Exec("SELECT agentgres.loop_heartbeat($2, b ->> 'agent', b -> 'details') "
 			          "FROM jsonb_array_elements($1::jsonb) AS b",
-			          {beats.dump()});
+			          {beats.dump(), c.daemon_instance});
 			if (!steady.empty())
 				c.db.Exec(
 				    "SELECT agentgres.resolve_alert('loop_crashed', a) FROM jsonb_array_elements_text($1::jsonb) AS a",
