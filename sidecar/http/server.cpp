@@ -15,6 +15,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -396,6 +397,15 @@ public:
 	}
 	// httplib listens with a backlog of 5: a burst of connections (slow
 	// clients, say) overflows it and a client's SYN waits a second for a retry.
+	// Ends every connection being served (at shutdown): one waiting for a
+	// slow client would otherwise hold stop() up to request_timeout_s.
+	void
+	CloseConnections()
+	{
+		std::lock_guard<std::mutex> lock(open_mutex_);
+		for (const int fd : open_)
+			shutdown(fd, SHUT_RDWR);
+	}
 	void
 	WidenBacklog()
 	{
@@ -423,6 +433,10 @@ private:
 			return false;
 		}
 		registry.Set("agentgres_http_connections", {}, static_cast<double>(active_.load()));
+		{
+			std::lock_guard<std::mutex> lock(open_mutex_);
+			open_.insert(fd);
+		}
 		DeadlineStream stream(fd, limits_.write_timeout_s);
 		bool ok = true;
 		for (std::size_t served = 0; served < kKeepAliveMax && svr_sock_ != INVALID_SOCKET; ++served) {
@@ -436,6 +450,11 @@ private:
 				registry.Add("agentgres_http_connections_rejected_total", {{"reason", "timeout"}});
 			if (!ok || closed || t_close_after || stream.timed_out())
 				break;
+		}
+		{
+			// Before close: the descriptor must not be shut down once reused.
+			std::lock_guard<std::mutex> lock(open_mutex_);
+			open_.erase(fd);
 		}
 		Close(fd);
 		--active_;
@@ -463,6 +482,8 @@ private:
 	static constexpr std::size_t kKeepAliveMax = 100;
 	const ConnectionLimits limits_;
 	std::atomic<std::size_t> active_{0};
+	std::mutex open_mutex_;
+	std::set<int> open_;
 };
 
 // A request's declared body size: -1 when it has none, or a chunked body of
@@ -834,6 +855,7 @@ HttpServer::Stop()
 {
 	if (thread_.joinable()) {
 		impl_->server.stop();
+		impl_->server.CloseConnections();
 		thread_.join();
 	}
 }

@@ -11,7 +11,7 @@
 #   sending their headers a byte at a time): /health answers 200 throughout,
 #   and the slow ones are cut off after http.request_timeout_s (with a cap of
 #   8 connections, httplib's old pool size, the same attack makes /health
-#   503: the check bites); a 400 MB Content-Length: 413 before
+#   503: the check bites) and SIGTERM still stops the daemon at once; a 400 MB Content-Length: 413 before
 #   authentication, nothing buffered; a second daemon on the same address
 #   refuses to start; a second daemon on another address keeps its own loop
 #   records (stopping it leaves the first one's running), and when killed its
@@ -203,14 +203,17 @@ stop_daemon
 # The check bites: with 8 connections (httplib's fixed pool) 12 slow clients starve /health.
 AGENTGRES_HTTP_MAX_CONNECTIONS=8 AGENTGRES_HTTP_REQUEST_TIMEOUT_S=3 start_daemon
 wait_for 15 http_is 200 "$URL/health" || true
-slowloris 12 3 &
+slowloris 12 4 &
 loris=$!
 sleep 0.5
 read -r code secs <<<"$(timed "$URL/health")"
 check "with http.max_connections = 8, 12 slow clients make /health 503 at once (${secs} s)" bash -c \
 	"[[ $code == 503 ]] && grep -q 'too many connections' '$SCRATCH/body'"
-wait "$loris" || true
+started=$SECONDS
 stop_daemon
+check "SIGTERM stops the daemon at once though slow clients hold connections ($((SECONDS - started)) s)" \
+	test $((SECONDS - started)) -le 2
+wait "$loris" || true
 
 # 5. a huge body: 413 before authentication, nothing buffered
 AGENTGRES_HTTP_TOKEN=s3cret start_daemon
