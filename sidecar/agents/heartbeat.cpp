@@ -35,6 +35,17 @@ public:
 	{
 		const double interval = c.config.agents_heartbeat_interval_s;
 		const std::string stale = std::to_string(c.config.agents_heartbeat_stale_after_s);
+		// Records of this instance (bound exclusively: none other runs it) for
+		// loops this process does not run are a killed predecessor's with
+		// other settings (worker-1, worker-2 before a concurrency of 1):
+		// stopped, not left to go stale.
+		nlohmann::json mine = nlohmann::json::array();
+		for (const auto &s : coordinator_.states())
+			mine.push_back(s->name);
+		c.db.Exec("SELECT agentgres.set_loop_status(i.instance, i.agent, 'stopped') FROM agentgres.agent_instances i "
+		          "WHERE i.instance = $1 AND i.status <> 'stopped' "
+		          "AND i.agent NOT IN (SELECT jsonb_array_elements_text($2::jsonb))",
+		          {c.daemon_instance, mine.dump()});
 		do {
 			c.Progress();
 			// One statement for every running loop's heartbeat (and for the

@@ -11,9 +11,10 @@
 #   sending their headers a byte at a time): /health answers 200 throughout,
 #   and the slow ones are cut off after http.request_timeout_s (with a cap of
 #   8 connections, httplib's old pool size, the same attack makes /health
-#   503: the check bites) and SIGTERM still stops the daemon at once; a 400 MB Content-Length: 413 before
-#   authentication, nothing buffered; a second daemon on the same address
-#   refuses to start; a second daemon on another address keeps its own loop
+#   503: the check bites) and SIGTERM still stops the daemon at once; a
+#   400 MB Content-Length: 413 before authentication, nothing buffered; a
+#   daemon restarted after kill -9 with fewer loops stops its predecessor's
+#   other records; a second daemon on the same address refuses to start; a second daemon on another address keeps its own loop
 #   records (stopping it leaves the first one's running), and when killed its
 #   loops go stale under its own name.
 # Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension
@@ -232,12 +233,19 @@ after=$(rss_kb "$PID")
 check "  the daemon's memory grew by less than 16 MB ($(((after - before) / 1024)) MB)" test $((after - before)) -lt 16384
 check "a small body without a token: 401 (authentication still applies)" \
 	test "$(http_code -X POST -d '{}' "$URL/api/jobs")" = 401
-stop_daemon
+kill -KILL "$PID"
+wait "$PID" 2>/dev/null || true
+PID=""
 
-# 6. a second daemon on the same address refuses to start
+# 6. restarted after that kill -9 with one worker loop instead of two: the
+# killed one's worker-1 and worker-2 are stopped, not left to go stale. Then
+# a second daemon on the same address refuses to start.
+export AGENTGRES_AGENTS_WORKER_CONCURRENCY=1
 start_daemon
 check "the first daemon is up" wait_for 15 http_is 200 "$URL/health"
-wait_for 10 sql_is "5/$PID" \
+check "the records of loops it no longer runs (worker-1, worker-2) are stopped" wait_for 10 sql_is "stopped,stopped" \
+	"SELECT string_agg(status, ',' ORDER BY agent) FROM agentgres.agent_instances WHERE instance = '$INSTANCE' AND agent LIKE 'worker-_'"
+wait_for 10 sql_is "4/$PID" \
 	"SELECT count(*) || '/' || min(pid) FROM agentgres.agent_instances WHERE instance = '$INSTANCE' AND status = 'running'" || true
 set +e
 timeout 10 "$DAEMON" run >"$SCRATCH/second.log" 2>&1
@@ -245,39 +253,39 @@ rc=$?
 set -e
 check "a second daemon on the same address exits non-zero ($rc) at once" test "$rc" = 1
 check "  saying the address is in use" grep -q 'address already in use' "$SCRATCH/second.log"
-check "  the first one's records are untouched" sql_is "5/$PID" \
+check "  the first one's records are untouched" sql_is "4/$PID" \
 	"SELECT count(*) || '/' || min(pid) FROM agentgres.agent_instances WHERE instance = '$INSTANCE' AND status = 'running'"
 
 # 7. a second daemon on another address keeps its own records
 AGENTGRES_HTTP_LISTEN="127.0.0.1:$PORT_OTHER" "$DAEMON" run >>"$LOG" 2>&1 &
 OTHER=$!
-check "a second daemon on another address records its own loops" wait_for 15 sql_is "5/$OTHER" \
+check "a second daemon on another address records its own loops" wait_for 15 sql_is "4/$OTHER" \
 	"SELECT count(*) || '/' || min(pid) FROM agentgres.agent_instances WHERE instance = '$OTHER_INSTANCE' AND status = 'running'"
 check "  /api/agents lists both instances of each loop" bash -c \
-	"curl -s '$URL/api/agents' | jq -e '[.[] | select(.name == \"worker-1\") | .instances | length] == [2]' >/dev/null"
+	"curl -s '$URL/api/agents' | jq -e '[.[] | select(.name == \"worker\") | .instances | length] == [2]' >/dev/null"
 "$DAEMON" status >"$SCRATCH/status" || true
 check "  agentgresd status lists each instance's loops" bash -c \
-	"grep -c '$INSTANCE .*| running' '$SCRATCH/status' | grep -qx 5 && grep -c '$OTHER_INSTANCE .*| running' '$SCRATCH/status' | grep -qx 5"
+	"grep -c '$INSTANCE .*| running' '$SCRATCH/status' | grep -qx 4 && grep -c '$OTHER_INSTANCE .*| running' '$SCRATCH/status' | grep -qx 4"
 kill -TERM "$OTHER"
 wait "$OTHER" 2>/dev/null || true
 OTHER=""
-check "stopping it marks its loops stopped" sql_is 5 \
+check "stopping it marks its loops stopped" sql_is 4 \
 	"SELECT count(*) FROM agentgres.agent_instances WHERE instance = '$OTHER_INSTANCE' AND status = 'stopped'"
-check "  and leaves the first one's running with their pid" sql_is "5/$PID" \
+check "  and leaves the first one's running with their pid" sql_is "4/$PID" \
 	"SELECT count(*) || '/' || min(pid) FROM agentgres.agent_instances WHERE instance = '$INSTANCE' AND status = 'running'"
-check "  as every agent row shows (running, the first one's pid)" sql_is "5/$PID" \
+check "  as every agent row shows (running, the first one's pid)" sql_is "4/$PID" \
 	"SELECT count(*) || '/' || min(pid) FROM agentgres.agents WHERE status = 'running' AND pid = $PID"
 check "  /health of the first daemon stays 200" http_is 200 "$URL/health"
 # Killed, its loops go stale under its own name although the first beats on.
 AGENTGRES_HTTP_LISTEN="127.0.0.1:$PORT_OTHER" "$DAEMON" run >>"$LOG" 2>&1 &
 OTHER=$!
-wait_for 15 sql_is "5/$OTHER" \
+wait_for 15 sql_is "4/$OTHER" \
 	"SELECT count(*) || '/' || min(pid) FROM agentgres.agent_instances WHERE instance = '$OTHER_INSTANCE' AND status = 'running'" || true
 kill -KILL "$OTHER"
 wait "$OTHER" 2>/dev/null || true
 OTHER=""
 check "a killed second daemon's loops go stale under its instance, the first one's do not" wait_for 15 sql_is \
-	"heartbeat on $OTHER_INSTANCE,janitor on $OTHER_INSTANCE,perfmon on $OTHER_INSTANCE,worker-1 on $OTHER_INSTANCE,worker-2 on $OTHER_INSTANCE" \
+	"heartbeat on $OTHER_INSTANCE,janitor on $OTHER_INSTANCE,perfmon on $OTHER_INSTANCE,worker on $OTHER_INSTANCE" \
 	"SELECT string_agg(name, ',' ORDER BY name) FROM agentgres.stale_agents(make_interval(secs => 4))"
 check "  and /health says so (503)" wait_for 10 http_is 503 "$URL/health"
 sql "DELETE FROM agentgres.agent_instances WHERE instance = '$OTHER_INSTANCE'" >/dev/null
