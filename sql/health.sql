@@ -9,15 +9,23 @@
 -- One definition of stale, used by system_health() and by agentgresd's
 -- stale-heartbeat alerts: an agent that should be alive (running or degraded)
 -- and has shown no sign of life (a heartbeat, or else its start) for longer
--- than stale_after. A loop that has just started is therefore not stale.
+-- than stale_after. A loop that has just started is therefore not stale. A
+-- daemon's loops are judged per instance (agent_instances), named
+-- "<agent> on <instance>": one live daemon does not hide a dead one.
 CREATE FUNCTION agentgres.stale_agents(stale_after interval DEFAULT '2 minutes')
 RETURNS TABLE (name text, last_seen_at timestamptz, silent_for interval)
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT a.name, s.last_seen_at, now() - s.last_seen_at
-	FROM agentgres.agents a
-	CROSS JOIN LATERAL (SELECT coalesce(greatest(a.last_heartbeat_at, a.started_at), a.created_at) AS last_seen_at) s
-	WHERE a.status IN ('running', 'degraded') AND s.last_seen_at < now() - stale_after
-	ORDER BY a.name
+	SELECT s.name, s.last_seen_at, now() - s.last_seen_at
+	FROM (SELECT a.name, coalesce(greatest(a.last_heartbeat_at, a.started_at), a.created_at) AS last_seen_at
+	      FROM agentgres.agents a
+	      WHERE a.status IN ('running', 'degraded')
+	        AND NOT EXISTS (SELECT FROM agentgres.agent_instances i WHERE i.agent = a.name)
+	      UNION ALL
+	      SELECT i.agent || ' on ' || i.instance, coalesce(greatest(i.last_heartbeat_at, i.started_at), i.created_at)
+	      FROM agentgres.agent_instances i
+	      WHERE i.status IN ('running', 'degraded')) s
+	WHERE s.last_seen_at < now() - stale_after
+	ORDER BY s.name
 $$;
 COMMENT ON FUNCTION agentgres.stale_agents(interval) IS
 	'running or degraded agents with no heartbeat (or start) within stale_after';

@@ -107,7 +107,9 @@ REVOKE EXECUTE ON FUNCTION
 	agentgres.resolve_alert(text, text),
 	agentgres.ack_alert(bigint, text),
 	agentgres.rollup_metrics(),
-	agentgres.purge_history(interval)
+	agentgres.purge_history(interval),
+	agentgres.set_loop_status(text, text, text, text, text, integer),
+	agentgres.loop_heartbeat(text, text, jsonb)
 FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
@@ -152,5 +154,7 @@ GRANT EXECUTE ON FUNCTION
 	agentgres.resolve_alert(text, text),
 	agentgres.ack_alert(bigint, text),
 	agentgres.rollup_metrics(),
-	agentgres.purge_history(interval)
+	agentgres.purge_history(interval),
+	agentgres.set_loop_status(text, text, text, text, text, integer),
+	agentgres.loop_heartbeat(text, text, jsonb)
 TO agentgres_admin;

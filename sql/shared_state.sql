@@ -25,6 +25,28 @@ CREATE TABLE agentgres.agents (
 );
 COMMENT ON TABLE agentgres.agents IS 'agents and agent loops, their lifecycle state and current config version';
 
+-- Each daemon instance's record of the loops it runs. Several agentgresd may
+-- run the same loops on one database (on other hosts, or other addresses of
+-- one host); each keeps its own status, pid and heartbeat here, and the
+-- agent's row in agents shows them combined (set_loop_status).
+CREATE TABLE agentgres.agent_instances (
+	agent text NOT NULL REFERENCES agentgres.agents (name) ON DELETE CASCADE,
+	instance text NOT NULL CHECK (instance <> ''),
+	status text NOT NULL
+		CHECK (status IN ('registered', 'starting', 'running', 'degraded', 'stopping', 'stopped', 'failed')),
+	host text,
+	pid integer,
+	restarts integer NOT NULL DEFAULT 0,
+	last_error text,
+	last_heartbeat_at timestamptz,
+	started_at timestamptz,
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (agent, instance)
+);
+COMMENT ON TABLE agentgres.agent_instances IS
+	'each daemon instance''s view of the loops it runs: status, process and heartbeat per (agent, instance)';
+
 CREATE TABLE agentgres.agent_versions (
 	agent text NOT NULL REFERENCES agentgres.agents (name) ON DELETE CASCADE,
 	version integer NOT NULL,
@@ -103,6 +125,7 @@ COMMENT ON TABLE agentgres.metrics_rollups IS
 
 SELECT pg_catalog.pg_extension_config_dump('agentgres.agents', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.agent_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('agentgres.agent_instances', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.heartbeats', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.system_events', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.system_events_id_seq', '');
@@ -214,6 +237,76 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION agentgres.set_agent_status(text, text, text, text, integer) IS
 	'records a lifecycle transition (logged in system_events); returns the previous status';
+
+CREATE FUNCTION agentgres.set_loop_status(instance text, name text, status text, error text DEFAULT NULL,
+                                          host text DEFAULT NULL, pid integer DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	previous text;
+	combined agentgres.agent_instances;
+	restarted integer;
+BEGIN
+	IF instance IS NULL OR instance = '' THEN
+		RAISE EXCEPTION 'daemon instance must not be empty' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF status IS NULL OR status NOT IN ('registered', 'starting', 'running', 'degraded', 'stopping', 'stopped', 'failed') THEN
+		RAISE EXCEPTION 'unrecognized agent status "%"', status USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use registered, starting, running, degraded, stopping, stopped or failed.';
+	END IF;
+	-- The agent's row first: it serialises the transitions of all its instances.
+	PERFORM FROM agentgres.agents a WHERE a.name = set_loop_status.name FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'agent "%" does not exist', name USING ERRCODE = 'undefined_object';
+	END IF;
+	SELECT i.status INTO previous FROM agentgres.agent_instances i
+	WHERE i.agent = set_loop_status.name AND i.instance = set_loop_status.instance;
+	IF NOT FOUND THEN
+		INSERT INTO agentgres.agent_instances (agent, instance, status)
+		VALUES (set_loop_status.name, set_loop_status.instance, 'registered');
+	END IF;
+	restarted := CASE WHEN previous IN ('failed', 'degraded') AND status = 'starting' THEN 1 ELSE 0 END;
+	UPDATE agentgres.agent_instances i SET status = set_loop_status.status, updated_at = now(),
+		last_error = CASE WHEN set_loop_status.status IN ('failed', 'degraded') THEN error ELSE i.last_error END,
+		restarts = i.restarts + restarted,
+		started_at = CASE WHEN set_loop_status.status = 'running' AND previous IS DISTINCT FROM 'running'
+		                  THEN now() ELSE i.started_at END,
+		host = coalesce(set_loop_status.host, i.host), pid = coalesce(set_loop_status.pid, i.pid)
+	WHERE i.agent = set_loop_status.name AND i.instance = set_loop_status.instance;
+	-- The agent as a whole: its worst instance (failed, degraded), else the
+	-- liveliest (running, starting, stopping), else stopped.
+	SELECT * INTO combined FROM agentgres.agent_instances i WHERE i.agent = set_loop_status.name
+	ORDER BY array_position(ARRAY['failed', 'degraded', 'running', 'starting', 'stopping', 'registered', 'stopped'],
+	                        i.status), i.updated_at DESC
+	LIMIT 1;
+	UPDATE agentgres.agents a SET status = combined.status, updated_at = now(),
+		last_error = CASE WHEN combined.status IN ('failed', 'degraded') THEN combined.last_error ELSE a.last_error END,
+		restarts = a.restarts + restarted,
+		started_at = CASE WHEN combined.status = 'running' AND a.status <> 'running' THEN now() ELSE a.started_at END,
+		host = combined.host, pid = combined.pid
+	WHERE a.name = set_loop_status.name;
+	IF previous IS DISTINCT FROM status THEN
+		PERFORM agentgres.log_event('agent_status', format('agent %s on %s: %s -> %s', name, instance, previous, status),
+		                            name, jsonb_build_object('instance', instance, 'from', previous, 'to', status,
+		                                                     'error', error));
+	END IF;
+	RETURN previous;
+END $$;
+COMMENT ON FUNCTION agentgres.set_loop_status(text, text, text, text, text, integer) IS
+	'records a daemon instance''s loop transition in agent_instances and the combined status in agents; returns the instance''s previous status';
+
+CREATE FUNCTION agentgres.loop_heartbeat(instance text, agent text, details jsonb DEFAULT NULL)
+RETURNS timestamptz LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE agentgres.agent_instances i SET last_heartbeat_at = now()
+	WHERE i.agent = loop_heartbeat.agent AND i.instance = loop_heartbeat.instance;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'agent "%" has no instance "%"', agent, instance USING ERRCODE = 'undefined_object',
+			HINT = 'Record its status first with agentgres.set_loop_status(instance, agent, status).';
+	END IF;
+	RETURN agentgres.heartbeat(agent, 'ok', details);
+END $$;
+COMMENT ON FUNCTION agentgres.loop_heartbeat(text, text, jsonb) IS
+	'records that a daemon instance''s loop is alive (its instance row and the agent''s heartbeat)';
 
 CREATE FUNCTION agentgres.heartbeat(agent text, status text DEFAULT 'ok', details jsonb DEFAULT NULL)
 RETURNS timestamptz LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$

@@ -35,6 +35,17 @@ public:
 	{
 		const double interval = c.config.agents_heartbeat_interval_s;
 		const std::string stale = std::to_string(c.config.agents_heartbeat_stale_after_s);
+		// Records of this instance (bound exclusively: none other runs it) for
+		// loops this process does not run are a killed predecessor's with
+		// other settings (worker-1, worker-2 before a concurrency of 1):
+		// stopped, not left to go stale.
+		nlohmann::json mine = nlohmann::json::array();
+		for (const auto &s : coordinator_.states())
+			mine.push_back(s->name);
+		c.db.Exec("SELECT agentgres.set_loop_status(i.instance, i.agent, 'stopped') FROM agentgres.agent_instances i "
+		          "WHERE i.instance = $1 AND i.status <> 'stopped' "
+		          "AND i.agent NOT IN (SELECT jsonb_array_elements_text($2::jsonb))",
+		          {c.daemon_instance, mine.dump()});
 		do {
 			c.Progress();
 			// One statement for every running loop's heartbeat (and for the
@@ -49,13 +60,14 @@ public:
 				                 {"details",
 				                  {{"restarts", s->restarts.load()},
 				                   {"idle_s", (now - s->last_progress_ms) / 1000.0},
-				                   {"instance", c.instance}}}});
+				                   {"instance", c.daemon_instance},
+				                   {"process", c.instance}}}});
 				if (now - s->running_since_ms > 60000 && s->restarts > 0)
 					steady.push_back(s->name);
 			}
-			c.db.Exec("SELECT agentgres.heartbeat(b ->> 'agent', 'ok', b -> 'details') "
+			c.db.Exec("SELECT agentgres.loop_heartbeat($2, b ->> 'agent', b -> 'details') "
 			          "FROM jsonb_array_elements($1::jsonb) AS b",
-			          {beats.dump()});
+			          {beats.dump(), c.daemon_instance});
 			if (!steady.empty())
 				c.db.Exec(
 				    "SELECT agentgres.resolve_alert('loop_crashed', a) FROM jsonb_array_elements_text($1::jsonb) AS a",

@@ -227,7 +227,7 @@ public:
 			const auto started = std::chrono::steady_clock::now();
 			const Handler &handler = Handlers().at(kind); // claimed by kind
 			LeaseKeeper keeper(*lease_db_, c, id, worker, lease_s);
-			LoopContext job{c.config, keeper.abort(), c.db, c.state, c.instance};
+			LoopContext job{c.config, keeper.abort(), c.db, c.state, c.instance, c.daemon_instance};
 			bool completing = false; // a 55000 then means the job was lost, not that the handler failed
 			try {
 				const nlohmann::json result = handler(nlohmann::json::parse(claimed.String(0, 2), nullptr, false), job);

@@ -249,6 +249,11 @@ Execute(const Command &command, const char *version)
 			                    "date_trunc('second', now() - last_heartbeat_at) AS heartbeat_age, last_error "
 			                    "FROM agentgres.agents ORDER BY name"));
 			std::cout << '\n';
+			// Each daemon instance's own view of its loops.
+			PrintTable(db->Exec("SELECT instance, agent AS loop, status, pid, restarts, "
+			                    "date_trunc('second', now() - last_heartbeat_at) AS heartbeat_age, last_error "
+			                    "FROM agentgres.agent_instances ORDER BY instance, agent"));
+			std::cout << '\n';
 			PrintTable(db->Exec("SELECT id, severity, rule, subject, occurrences, message FROM agentgres.alerts "
 			                    "WHERE status = 'open' ORDER BY opened_at DESC LIMIT 20"));
 			std::cout << '\n';

@@ -111,7 +111,7 @@ OtherEnvironmentNames()
 	    "AGENTGRES_CONFIG", // the configuration file (the command line)
 	    // the project's scripts and tests, not agentgresd
 	    "AGENTGRES_ROOT", "AGENTGRES_PGPORT", "AGENTGRES_DB", "AGENTGRES_PGDATA", "AGENTGRES_TEST_PGPORT",
-	    "AGENTGRES_BENCH_PGPORT", "AGENTGRES_SIFTSMALL", "AGENTGRES_PGXS_FLAGS"};
+	    "AGENTGRES_TEST_HTTP_PORT", "AGENTGRES_BENCH_PGPORT", "AGENTGRES_SIFTSMALL", "AGENTGRES_PGXS_FLAGS"};
 	return names;
 }
 

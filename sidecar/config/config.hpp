@@ -33,10 +33,20 @@ namespace agentgres::sidecar {
 	TEXT(http_token, "http.token", "", "", true,                                                                       \
 	     "bearer token required on everything but /health; needed off loopback")                                       \
 	INT(http_db_pool_size, "http.db_pool_size", 4, 1, 64, "database connections the HTTP server may hold")             \
-	NUM(http_db_wait_s, "http.db_wait_s", 2, 0.01, 60, "longest wait for a free pool connection before answering 503") \
+	NUM(http_db_wait_s, "http.db_wait_s", 0.5, 0.01, 60,                                                               \
+	    "longest wait for a free pool connection before answering 503")                                                \
 	NUM(http_statement_timeout_s, "http.statement_timeout_s", 5, 0.1, 3600,                                            \
 	    "statement_timeout of the HTTP server's queries")                                                              \
-	NUM(http_lock_timeout_s, "http.lock_timeout_s", 2, 0.1, 3600, "lock_timeout of the HTTP server's queries")         \
+	NUM(http_lock_timeout_s, "http.lock_timeout_s", 1, 0.1, 3600,                                                      \
+	    "lock_timeout of the HTTP server's queries (a held lock answers 503, not a hang)")                             \
+	INT(http_max_connections, "http.max_connections", 64, 1, 4096,                                                     \
+	    "connections served at once (one thread each); more are answered 503 at once")                                 \
+	NUM(http_request_timeout_s, "http.request_timeout_s", 10, 0.1, 3600,                                               \
+	    "longest time to receive a request's headers and body (slow clients are cut off)")                             \
+	NUM(http_write_timeout_s, "http.write_timeout_s", 10, 0.1, 3600, "longest time to send a response")                \
+	NUM(http_idle_timeout_s, "http.idle_timeout_s", 5, 0.1, 3600, "how long an idle keep-alive connection is kept")    \
+	INT(http_max_body_kib, "http.max_body_kib", 1024, 0, 1048576,                                                      \
+	    "largest request body in KiB; a larger Content-Length is answered 413 before authentication")                  \
 	TEXT(log_level, "log.level", "info", "debug|info|warning|error", false, "least severe level logged")               \
 	TEXT(log_format, "log.format", "text", "text|json", false, "text, or json (one object per line)")                  \
 	NUM(coordinator_restart_backoff_initial_s, "coordinator.restart_backoff_initial_s", 1, 0.01, 3600,                 \

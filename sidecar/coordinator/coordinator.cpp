@@ -66,16 +66,18 @@ Hostname()
 	return buffer;
 }
 
-// Best effort: the database may be the reason we are here.
+// Best effort: the database may be the reason we are here. Recorded as this
+// instance's loop: another daemon's record of the same loop is its own.
 void
-RecordStatus(db::Connection &db, const std::string &name, const std::string &status, const std::string &error = {})
+RecordStatus(db::Connection &db, const std::string &instance, const std::string &name, const std::string &status,
+             const std::string &error = {})
 {
 	static const std::string host = Hostname();
 	static const std::string pid = std::to_string(getpid());
 	try {
 		if (db.Ok())
-			db.Exec("SELECT agentgres.set_agent_status($1, $2, $3, $4, $5)",
-			        {name, status, error.empty() ? db::Param() : db::Param(error), host, pid});
+			db.Exec("SELECT agentgres.set_loop_status($1, $2, $3, $4, $5, $6)",
+			        {instance, name, status, error.empty() ? db::Param() : db::Param(error), host, pid});
 	} catch (const std::exception &e) {
 		log::Warn("coordinator", "could not record status", {{"loop", name}, {"status", status}, {"error", e.what()}});
 	}
@@ -89,7 +91,9 @@ SetLoopUp(const LoopState &state, bool up)
 
 } // namespace
 
-Coordinator::Coordinator(const Config &config) : config_(config), instance_(Hostname() + ":" + std::to_string(getpid()))
+Coordinator::Coordinator(const Config &config)
+    : config_(config), instance_(Hostname() + "/" + config.http_listen),
+      process_(Hostname() + ":" + std::to_string(getpid()))
 {
 }
 
@@ -143,7 +147,7 @@ Coordinator::Supervise(std::size_t index)
 	LoopState &state = *states_[index];
 	const std::string &name = state.name;
 	db::Connection db(config_.database_dsn, "agentgresd/" + name, static_cast<int>(config_.database_connect_timeout_s));
-	LoopContext context{config_, stop_, db, state, instance_};
+	LoopContext context{config_, stop_, db, state, process_, instance_};
 	const auto max_wait = std::chrono::seconds(config_.database_reconnect_max_s);
 	const double backoff_initial = config_.coordinator_restart_backoff_initial_s;
 	const double backoff_max = config_.coordinator_restart_backoff_max_s;
@@ -162,11 +166,11 @@ Coordinator::Supervise(std::size_t index)
 				registered = true;
 			}
 			state.status = LoopStatus::kStarting;
-			RecordStatus(db, name, "starting");
+			RecordStatus(db, instance_, name, "starting");
 			state.status = LoopStatus::kRunning;
 			state.running_since_ms = SteadyMillis();
 			state.last_progress_ms = SteadyMillis();
-			RecordStatus(db, name, "running");
+			RecordStatus(db, instance_, name, "running");
 			SetLoopUp(state, true);
 			log::Info("coordinator", "loop running", {{"loop", name}});
 			loop.Run(context);
@@ -202,7 +206,7 @@ Coordinator::Supervise(std::size_t index)
 		const std::string error = state.Error();
 		log::Error("coordinator", failed ? "loop failed" : "loop crashed, restarting",
 		           {{"loop", name}, {"error", error}, {"crashes_in_window", crashes.size()}, {"retry_in_s", backoff}});
-		RecordStatus(db, name, failed ? "failed" : "degraded", error);
+		RecordStatus(db, instance_, name, failed ? "failed" : "degraded", error);
 		try {
 			if (db.Ok())
 				db.Exec("SELECT agentgres.raise_alert('loop_crashed', $1, $2, $3, $4::jsonb)",
@@ -226,13 +230,13 @@ Coordinator::Supervise(std::size_t index)
 
 	SetLoopUp(state, false);
 	state.status = LoopStatus::kStopping;
-	RecordStatus(db, name, "stopping");
+	RecordStatus(db, instance_, name, "stopping");
 	try {
 		loop.Shutdown(context);
 	} catch (const std::exception &e) {
 		log::Warn("coordinator", "loop shutdown failed", {{"loop", name}, {"error", e.what()}});
 	}
-	RecordStatus(db, name, "stopped");
+	RecordStatus(db, instance_, name, "stopped");
 	state.status = LoopStatus::kStopped;
 	log::Info("coordinator", "loop stopped", {{"loop", name}});
 	++finished_;

@@ -36,10 +36,19 @@ public:
 	{
 		return stop_;
 	}
+	// The daemon instance whose loop records these are: host and listen
+	// address, the same after a restart, never shared by two daemons alive
+	// at once (the address is bound exclusively).
 	const std::string &
 	instance() const
 	{
 		return instance_;
+	}
+	// This process: host:pid.
+	const std::string &
+	process() const
+	{
+		return process_;
 	}
 
 private:
@@ -47,6 +56,7 @@ private:
 
 	const Config &config_;
 	std::string instance_;
+	std::string process_;
 	std::atomic<bool> stop_{false};
 	std::vector<std::unique_ptr<Loop>> loops_;
 	std::vector<std::unique_ptr<LoopState>> states_;

@@ -53,7 +53,8 @@ struct LoopContext {
 	const std::atomic<bool> &stop;
 	db::Connection &db;
 	LoopState &state;
-	std::string instance; // host:pid, part of worker ids
+	std::string instance;        // host:pid, this process (part of worker ids)
+	std::string daemon_instance; // host/listen address: whose loop records these are
 
 	// Waits up to seconds or until the daemon stops; false when stopping.
 	bool Sleep(double seconds) const;

@@ -23,7 +23,7 @@ JudgeHealth(const nlohmann::json &system, const std::string &database_error,
 	};
 	if (!database_error.empty()) {
 		worsen("failing");
-		v.reasons.push_back("database unreachable: " + database_error);
+		v.reasons.push_back("database " + database_error);
 	}
 	for (const std::string &loop : failed_loops) {
 		worsen("failing");

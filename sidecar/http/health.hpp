@@ -20,7 +20,8 @@ struct HealthVerdict {
 };
 
 // system: agentgres.system_health()'s JSON, or null when the database did
-// not answer (database_error says why); failed_loops: this daemon's.
+// not answer (database_error says why: "unreachable: ...", "locked: ...",
+// "busy: ..."); failed_loops: this daemon's.
 HealthVerdict JudgeHealth(const nlohmann::json &system, const std::string &database_error,
                           const std::vector<std::string> &failed_loops);
 

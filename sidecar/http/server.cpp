@@ -3,10 +3,19 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <set>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -143,17 +152,371 @@ JsonError(httplib::Response &res, int status, const std::string &message)
 	res.set_content(nlohmann::json({{"error", message}}).dump(), "application/json");
 }
 
+using Clock = std::chrono::steady_clock;
+
+int
+MillisUntil(Clock::time_point deadline)
+{
+	const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+	return static_cast<int>(std::clamp<std::int64_t>(left, 0, 3600000));
+}
+
+Clock::time_point
+After(double seconds)
+{
+	return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+bool
+WaitFor(int fd, short events, Clock::time_point deadline)
+{
+	for (;;) {
+		pollfd p{fd, events, 0};
+		const int rc = poll(&p, 1, MillisUntil(deadline));
+		if (rc > 0)
+			return true;
+		if (rc == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+// Set by the pre-routing handler when the request's body stays unread (an
+// early 401, 404, 405, 413, or a GET with a body): the connection must close
+// after the answer, or the body would be parsed as the next request.
+thread_local bool t_close_after = false;
+
+// One connection's socket with deadlines instead of per-call timeouts: a
+// request (headers and body) must arrive within request_timeout_s and at most
+// max_request_bytes of it is read, however slowly the client sends it; a
+// response must leave within write_timeout_s. httplib's own stream waits up
+// to its read timeout per byte, which lets a slow client hold a thread forever.
+class DeadlineStream : public httplib::Stream {
+public:
+	DeadlineStream(int fd, double write_timeout_s) : fd_(fd), write_timeout_s_(write_timeout_s) {}
+
+	// Waits up to idle_timeout_s for the next request's first byte.
+	bool
+	WaitForRequest(double idle_timeout_s) const
+	{
+		return pos_ < len_ || WaitFor(fd_, POLLIN, After(idle_timeout_s));
+	}
+	void
+	BeginRequest(double request_timeout_s, std::size_t max_bytes)
+	{
+		read_deadline_ = After(request_timeout_s);
+		budget_ = max_bytes;
+		write_started_ = false;
+	}
+	bool
+	timed_out() const
+	{
+		return timed_out_;
+	}
+
+	bool
+	is_readable() const override
+	{
+		return pos_ < len_ || WaitFor(fd_, POLLIN, read_deadline_);
+	}
+	bool
+	is_writable() const override
+	{
+		return WaitFor(fd_, POLLOUT, write_started_ ? write_deadline_ : After(write_timeout_s_));
+	}
+	ssize_t
+	read(char *ptr, std::size_t size) override
+	{
+		if (budget_ == 0)
+			return -1; // more than any acceptable request
+		if (pos_ == len_) {
+			if (!WaitFor(fd_, POLLIN, read_deadline_)) {
+				timed_out_ = true;
+				return -1;
+			}
+			const ssize_t n = recv(fd_, buffer_, sizeof buffer_, 0);
+			if (n <= 0)
+				return n;
+			pos_ = 0;
+			len_ = static_cast<std::size_t>(n);
+		}
+		const std::size_t n = std::min({size, len_ - pos_, budget_});
+		std::memcpy(ptr, buffer_ + pos_, n);
+		pos_ += n;
+		budget_ -= n;
+		return static_cast<ssize_t>(n);
+	}
+	ssize_t
+	write(const char *ptr, std::size_t size) override
+	{
+		if (!write_started_) {
+			write_started_ = true;
+			write_deadline_ = After(write_timeout_s_);
+		}
+		if (!WaitFor(fd_, POLLOUT, write_deadline_)) {
+			timed_out_ = true;
+			return -1;
+		}
+		return send(fd_, ptr, size, MSG_NOSIGNAL);
+	}
+	void
+	get_remote_ip_and_port(std::string &ip, int &port) const override
+	{
+		Address(getpeername, ip, port);
+	}
+	void
+	get_local_ip_and_port(std::string &ip, int &port) const override
+	{
+		Address(getsockname, ip, port);
+	}
+	socket_t
+	socket() const override
+	{
+		return fd_;
+	}
+
+private:
+	void
+	Address(int (*get)(int, sockaddr *, socklen_t *), std::string &ip, int &port) const
+	{
+		sockaddr_storage a{};
+		socklen_t length = sizeof a;
+		char text[INET6_ADDRSTRLEN] = "";
+		port = 0;
+		if (get(fd_, reinterpret_cast<sockaddr *>(&a), &length) != 0)
+			return;
+		if (a.ss_family == AF_INET) {
+			const auto *in = reinterpret_cast<const sockaddr_in *>(&a);
+			inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+			port = ntohs(in->sin_port);
+		} else if (a.ss_family == AF_INET6) {
+			const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&a);
+			inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+			port = ntohs(in6->sin6_port);
+		}
+		ip = text;
+	}
+
+	int fd_;
+	double write_timeout_s_;
+	Clock::time_point read_deadline_ = Clock::now();
+	Clock::time_point write_deadline_ = Clock::now();
+	bool write_started_ = false;
+	bool timed_out_ = false;
+	std::size_t budget_ = 0;
+	char buffer_[4096];
+	std::size_t pos_ = 0, len_ = 0;
+};
+
+// Threads started on demand up to a bound, kept for the next connections.
+// httplib's ThreadPool has a fixed number of threads that slow clients can
+// all occupy; here a connection over http.max_connections is answered 503 at
+// once (GuardedServer), so a few threads beyond that bound keep rejecting
+// promptly whatever the slow ones do.
+class BoundedTaskQueue : public httplib::TaskQueue {
+public:
+	explicit BoundedTaskQueue(std::size_t max_threads) : max_threads_(max_threads) {}
+	~BoundedTaskQueue() override { shutdown(); }
+
+	void
+	enqueue(std::function<void()> task) override
+	{
+		std::lock_guard<std::mutex> lock(mutex_);
+		tasks_.push_back(std::move(task));
+		if (tasks_.size() > idle_ && threads_.size() < max_threads_)
+			threads_.emplace_back([this] { Work(); });
+		else
+			ready_.notify_one();
+	}
+	void
+	shutdown() override
+	{
+		{
+			std::lock_guard<std::mutex> lock(mutex_);
+			stopping_ = true;
+		}
+		ready_.notify_all();
+		for (std::thread &t : threads_)
+			t.join();
+		threads_.clear();
+	}
+
+private:
+	void
+	Work()
+	{
+		std::unique_lock<std::mutex> lock(mutex_);
+		for (;;) {
+			++idle_;
+			ready_.wait(lock, [this] { return !tasks_.empty() || stopping_; });
+			--idle_;
+			if (tasks_.empty())
+				return; // stopping, nothing left
+			std::function<void()> task = std::move(tasks_.front());
+			tasks_.pop_front();
+			lock.unlock();
+			task();
+			lock.lock();
+		}
+	}
+
+	const std::size_t max_threads_;
+	std::mutex mutex_;
+	std::condition_variable ready_;
+	std::deque<std::function<void()>> tasks_;
+	std::vector<std::thread> threads_;
+	std::size_t idle_ = 0;
+	bool stopping_ = false;
+};
+
+struct ConnectionLimits {
+	std::size_t max_connections;
+	double request_timeout_s;
+	double write_timeout_s;
+	double idle_timeout_s;
+	std::size_t max_request_bytes; // headers and body
+};
+
+// httplib's server with its connection handling replaced: a cap on the
+// connections served at once, deadlines per request (DeadlineStream) and a
+// close after any answer that left a body unread.
+class GuardedServer : public httplib::Server {
+public:
+	explicit GuardedServer(const ConnectionLimits &limits) : limits_(limits)
+	{
+		const std::size_t threads = limits.max_connections + kRejectThreads;
+		new_task_queue = [threads] { return new BoundedTaskQueue(threads); };
+		// What the Keep-Alive header announces; the loop below enforces it.
+		set_keep_alive_max_count(kKeepAliveMax);
+		set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, limits.idle_timeout_s)));
+		// SO_REUSEADDR only (httplib also sets SO_REUSEPORT, which lets a
+		// second daemon listen on the same address beside the first).
+		set_socket_options([](socket_t fd) {
+			const int yes = 1;
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+		});
+	}
+	// httplib listens with a backlog of 5: a burst of connections (slow
+	// clients, say) overflows it and a client's SYN waits a second for a retry.
+	// Ends every connection being served (at shutdown): one waiting for a
+	// slow client would otherwise hold stop() up to request_timeout_s.
+	void
+	CloseConnections()
+	{
+		std::lock_guard<std::mutex> lock(open_mutex_);
+		for (const int fd : open_)
+			shutdown(fd, SHUT_RDWR);
+	}
+	void
+	WidenBacklog()
+	{
+		::listen(svr_sock_.load(), SOMAXCONN);
+	}
+
+private:
+	static constexpr std::size_t kRejectThreads = 8;
+
+	bool
+	process_and_close_socket(socket_t fd) override
+	{
+		auto &registry = metrics::Registry::Global();
+		if (active_.fetch_add(1) >= limits_.max_connections) {
+			--active_;
+			registry.Add("agentgres_http_connections_rejected_total", {{"reason", "busy"}});
+			static const std::string body =
+			    R"({"error":"too many connections (http.max_connections); try again shortly"})";
+			const std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+			                           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+			                           std::to_string(body.size()) + "\r\n\r\n" + body;
+			// Non-blocking: a client that does not read gets nothing.
+			[[maybe_unused]] const ssize_t sent = send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+			Close(fd);
+			return false;
+		}
+		registry.Set("agentgres_http_connections", {}, static_cast<double>(active_.load()));
+		{
+			std::lock_guard<std::mutex> lock(open_mutex_);
+			open_.insert(fd);
+		}
+		DeadlineStream stream(fd, limits_.write_timeout_s);
+		bool ok = true;
+		for (std::size_t served = 0; served < kKeepAliveMax && svr_sock_ != INVALID_SOCKET; ++served) {
+			if (!stream.WaitForRequest(limits_.idle_timeout_s))
+				break;
+			stream.BeginRequest(limits_.request_timeout_s, limits_.max_request_bytes);
+			t_close_after = false;
+			bool closed = false;
+			ok = process_request(stream, served + 1 == kKeepAliveMax, closed, nullptr);
+			if (stream.timed_out())
+				registry.Add("agentgres_http_connections_rejected_total", {{"reason", "timeout"}});
+			if (!ok || closed || t_close_after || stream.timed_out())
+				break;
+		}
+		{
+			// Before close: the descriptor must not be shut down once reused.
+			std::lock_guard<std::mutex> lock(open_mutex_);
+			open_.erase(fd);
+		}
+		Close(fd);
+		--active_;
+		registry.Set("agentgres_http_connections", {}, static_cast<double>(active_.load()));
+		return ok;
+	}
+
+	// Half-closes, then discards what the client still sends for a moment,
+	// so an answer sent before its body was read is not lost to a reset.
+	static void
+	Close(int fd)
+	{
+		shutdown(fd, SHUT_WR);
+		const auto until = After(0.2);
+		char sink[4096];
+		for (std::size_t drained = 0; drained < (1u << 20) && WaitFor(fd, POLLIN, until);) {
+			const ssize_t n = recv(fd, sink, sizeof sink, 0);
+			if (n <= 0)
+				break;
+			drained += static_cast<std::size_t>(n);
+		}
+		close(fd);
+	}
+
+	static constexpr std::size_t kKeepAliveMax = 100;
+	const ConnectionLimits limits_;
+	std::atomic<std::size_t> active_{0};
+	std::mutex open_mutex_;
+	std::set<int> open_;
+};
+
+// A request's declared body size: -1 when it has none, or a chunked body of
+// unknown size, -2 when Content-Length is not a number.
+long long
+DeclaredBody(const httplib::Request &req, bool &chunked)
+{
+	chunked = req.has_header("Transfer-Encoding");
+	if (!req.has_header("Content-Length"))
+		return -1;
+	const std::string text = req.get_header_value("Content-Length");
+	if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+		return -2;
+	return std::stoll(text);
+}
+
 } // namespace
 
 struct HttpServer::Impl {
+	// Request line and headers: httplib refuses a URI over 8 KiB; headers are
+	// bounded by this, with the body, in what a request may send.
+	static constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 	const Config &config;
 	const Coordinator &coordinator;
-	httplib::Server server;
+	GuardedServer server;
 	db::Pool pool;
 	const std::string stale_after; // seconds, as passed to system_health()
 
 	Impl(const Config &c, const Coordinator &co)
 	    : config(c), coordinator(co),
+	      server(ConnectionLimits{static_cast<std::size_t>(c.http_max_connections), c.http_request_timeout_s,
+	                              c.http_write_timeout_s, c.http_idle_timeout_s,
+	                              static_cast<std::size_t>(c.http_max_body_kib) * 1024 + kMaxHeaderBytes}),
 	      pool(db::Pool::Options{
 	          c.database_dsn,
 	          "agentgresd/http",
@@ -212,7 +575,50 @@ HttpServer::Impl::Routes()
 	const std::string token = config.http_token;
 	auto &registry = metrics::Registry::Global();
 
-	server.set_pre_routing_handler([token](const httplib::Request &req, httplib::Response &res) {
+	const long long max_body = config.http_max_body_kib * 1024;
+	server.set_payload_max_length(static_cast<std::size_t>(max_body)); // a chunked body, as it is read
+	const auto too_large = [max_body](const httplib::Request &req, httplib::Response &res) {
+		bool chunked = false;
+		const long long declared = DeclaredBody(req, chunked);
+		if (declared == -2) {
+			JsonError(res, 400, "invalid Content-Length");
+			return true;
+		}
+		if (declared <= max_body)
+			return false;
+		JsonError(res, 413,
+		          "request body of " + std::to_string(declared) + " bytes exceeds the limit of " +
+		              std::to_string(max_body) + " bytes (http.max_body_kib)");
+		return true;
+	};
+	// "Expect: 100-continue": refuse a body too large before the client sends it.
+	server.set_expect_100_continue_handler([too_large](const httplib::Request &req, httplib::Response &res) {
+		if (too_large(req, res)) {
+			t_close_after = true;
+			res.set_header("Connection", "close");
+			return res.status;
+		}
+		return 100;
+	});
+	server.set_pre_routing_handler([token, too_large](const httplib::Request &req, httplib::Response &res) {
+		bool chunked = false;
+		const bool has_body = DeclaredBody(req, chunked) != -1 || chunked;
+		// httplib reads no body for GET or HEAD, and none on any answer from
+		// here: close after the answer rather than parse it as a request.
+		if (has_body && (req.method == "GET" || req.method == "HEAD"))
+			t_close_after = true;
+		// The size first, before anything else looks at the request.
+		if (too_large(req, res)) {
+			t_close_after = true;
+			res.set_header("Connection", "close");
+			return httplib::Server::HandlerResponse::Handled;
+		}
+		const auto handled = [&] {
+			t_close_after = t_close_after || has_body;
+			if (t_close_after)
+				res.set_header("Connection", "close");
+			return httplib::Server::HandlerResponse::Handled;
+		};
 		if (!token.empty() && req.path != "/health") {
 			const std::string expected = "Bearer " + token;
 			const std::string given = req.get_header_value("Authorization");
@@ -223,7 +629,7 @@ HttpServer::Impl::Routes()
 			if (diff != 0) {
 				res.set_header("WWW-Authenticate", "Bearer");
 				JsonError(res, 401, "a valid bearer token is required");
-				return httplib::Server::HandlerResponse::Handled;
+				return handled();
 			}
 		}
 		const RouteDecision d = DecideRoute(HttpRoutes(), req.method, req.path);
@@ -232,12 +638,12 @@ HttpServer::Impl::Routes()
 			for (const RouteSpec &r : HttpRoutes())
 				known += (known.empty() ? "" : ", ") + r.pattern;
 			JsonError(res, 404, "no such endpoint; endpoints: " + known);
-			return httplib::Server::HandlerResponse::Handled;
+			return handled();
 		}
 		if (d.status == 405) {
 			res.set_header("Allow", d.allow);
 			JsonError(res, 405, "method " + req.method + " is not allowed on " + d.label + "; allowed: " + d.allow);
-			return httplib::Server::HandlerResponse::Handled;
+			return handled();
 		}
 		return httplib::Server::HandlerResponse::Unhandled;
 	});
@@ -261,7 +667,10 @@ HttpServer::Impl::Routes()
 	std::map<std::string, httplib::Server::Handler> handlers;
 	handlers["/health"] = [this](const httplib::Request &, httplib::Response &res) {
 		std::vector<std::string> failed;
-		nlohmann::json body = {{"loops", Loops(&failed)}, {"failed_loops", failed}};
+		nlohmann::json body = {{"instance", coordinator.instance()},
+		                       {"process", coordinator.process()},
+		                       {"loops", Loops(&failed)},
+		                       {"failed_loops", failed}};
 		nlohmann::json system = nullptr;
 		std::string database_error;
 		try {
@@ -269,12 +678,21 @@ HttpServer::Impl::Routes()
 			    QueryJson("SELECT agentgres.system_health(make_interval(secs => $1::int))::text", {stale_after}));
 			body["database"] = "ok";
 		} catch (const db::PoolExhausted &e) {
-			database_error = e.what();
-			body["database"] = std::string("busy: ") + e.what();
+			database_error = std::string("busy: ") + e.what();
+		} catch (const db::DbError &e) {
+			// A held lock or a slow query is not an unreachable database:
+			// say which, promptly (http.lock_timeout_s, statement_timeout_s).
+			if (e.sqlstate() == "55P03")
+				database_error = "locked: " + std::string(e.what()) + " (a lock held for over http.lock_timeout_s)";
+			else if (e.sqlstate() == "57014")
+				database_error = "timed out: " + std::string(e.what()) + " (http.statement_timeout_s)";
+			else
+				database_error = std::string(e.connection_lost() ? "unreachable: " : "error: ") + e.what();
 		} catch (const std::exception &e) {
-			database_error = e.what();
-			body["database"] = std::string("unreachable: ") + e.what();
+			database_error = std::string("error: ") + e.what();
 		}
+		if (!database_error.empty())
+			body["database"] = database_error;
 		metrics::Registry::Global().Set("agentgres_database_up", {}, database_error.empty() ? 1 : 0);
 		const HealthVerdict verdict = JudgeHealth(system, database_error, failed);
 		body["status"] = verdict.status;
@@ -287,15 +705,19 @@ HttpServer::Impl::Routes()
 	handlers["/metrics"] = [this](const httplib::Request &, httplib::Response &res) {
 		auto &r = metrics::Registry::Global();
 		try {
-			const auto jobs = nlohmann::json::parse(QueryJson(
-			    "SELECT coalesce(json_agg(json_build_object('kind', kind, 'state', state, 'n', jobs)), '[]')::text "
-			    "FROM agentgres.job_queue"));
+			// One statement: one lock_timeout at most when a table is locked.
+			const auto both = nlohmann::json::parse(QueryJson(
+			    "SELECT json_build_array("
+			    "(SELECT coalesce(json_agg(json_build_object('kind', kind, 'state', state, 'n', jobs)), '[]') "
+			    " FROM agentgres.job_queue), "
+			    "(SELECT coalesce(json_object_agg(severity, n), '{}') FROM "
+			    " (SELECT severity, count(*) AS n FROM agentgres.alerts WHERE status = 'open' GROUP BY severity) s)"
+			    ")::text"));
+			const nlohmann::json &jobs = both.at(0);
+			const nlohmann::json &alerts = both.at(1);
 			r.ResetGauge("agentgres_jobs");
 			for (const auto &j : jobs)
 				r.Set("agentgres_jobs", {{"kind", j["kind"]}, {"state", j["state"]}}, j["n"].get<double>());
-			const auto alerts = nlohmann::json::parse(QueryJson(
-			    "SELECT coalesce(json_object_agg(severity, n), '{}')::text FROM "
-			    "(SELECT severity, count(*) AS n FROM agentgres.alerts WHERE status = 'open' GROUP BY severity) s"));
 			r.ResetGauge("agentgres_alerts_open");
 			for (const char *severity : {"info", "warning", "critical"})
 				r.Set("agentgres_alerts_open", {{"severity", severity}}, alerts.value(severity, 0.0));
@@ -338,10 +760,15 @@ HttpServer::Impl::Routes()
 			}
 		};
 	};
-	handlers["/api/agents"] = api("agent status", api::AgentStatuses(),
-	                              "SELECT coalesce(json_agg(a ORDER BY a.name), '[]')::text FROM "
-	                              "(SELECT * FROM agentgres.agents WHERE $1::text IS NULL OR status = $1 "
-	                              " ORDER BY name LIMIT $2::int) a");
+	handlers["/api/agents"] =
+	    api("agent status", api::AgentStatuses(),
+	        "SELECT coalesce(json_agg(a ORDER BY a.name), '[]')::text FROM "
+	        "(SELECT g.*, (SELECT coalesce(json_agg(i ORDER BY i.instance), '[]') FROM "
+	        "  (SELECT instance, status, host, pid, restarts, last_error, last_heartbeat_at, "
+	        "          started_at, updated_at FROM agentgres.agent_instances "
+	        "   WHERE agent = g.name) i) AS instances "
+	        " FROM agentgres.agents g WHERE $1::text IS NULL OR g.status = $1 "
+	        " ORDER BY g.name LIMIT $2::int) a");
 	handlers["/api/alerts"] =
 	    api("alert status", api::AlertStatuses(),
 	        "SELECT coalesce(json_agg(a ORDER BY a.opened_at DESC), '[]')::text FROM "
@@ -408,8 +835,16 @@ HttpServer::Start()
 		bind_host = address.addresses.front();
 	}
 	impl_->Routes();
-	if (!impl_->server.bind_to_port(bind_host, address.port))
-		throw std::runtime_error("could not listen on " + impl_->config.http_listen);
+	errno = 0;
+	if (!impl_->server.bind_to_port(bind_host, address.port)) {
+		const int error = errno;
+		throw std::runtime_error(
+		    "could not listen on " + impl_->config.http_listen +
+		    (error == EADDRINUSE ? ": address already in use (is another agentgresd running on it?)"
+		     : error != 0        ? std::string(": ") + std::strerror(error)
+		                         : std::string()));
+	}
+	impl_->server.WidenBacklog();
 	log::Info("http", "listening",
 	          {{"address", impl_->config.http_listen}, {"token", impl_->config.http_token.empty() ? "off" : "on"}});
 	thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
@@ -420,6 +855,7 @@ HttpServer::Stop()
 {
 	if (thread_.joinable()) {
 		impl_->server.stop();
+		impl_->server.CloseConnections();
 		thread_.join();
 	}
 }

@@ -146,6 +146,9 @@ RegisterStandardMetrics()
 	           "HTTP requests by route pattern (unknown paths: route=\"unmatched\") and status code");
 	r.Describe("agentgres_db_roundtrip_seconds", "histogram", "wall time of one database round trip");
 	r.Describe("agentgres_alerts_open", "gauge", "open alerts by severity");
+	r.Describe("agentgres_http_connections", "gauge", "HTTP connections being served");
+	r.Describe("agentgres_http_connections_rejected_total", "counter",
+	           "HTTP connections refused (busy: over http.max_connections) or cut off (timeout: a slow request)");
 }
 
 } // namespace agentgres::sidecar::metrics

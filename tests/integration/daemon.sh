@@ -20,7 +20,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DAEMON="${AGENTGRESD:-$ROOT/build/agentgresd}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-PORT_HTTP=7799
+PORT_HTTP="${AGENTGRES_TEST_HTTP_PORT:-7799}"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 LOG="$(mktemp)"

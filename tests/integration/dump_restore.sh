@@ -45,6 +45,8 @@ SELECT agentgres.assign_variant('prompt', 'task-' || i) FROM generate_series(1, 
 SELECT agentgres.register_agent('summarizer', 'worker', '{"model": "small"}');
 SELECT agentgres.update_agent_config('summarizer', '{"model": "large"}', 'bigger');
 SELECT agentgres.heartbeat('summarizer', 'ok', '{"queue": 3}');
+SELECT agentgres.set_loop_status('host-a/127.0.0.1:7780', 'janitor', 'running', NULL, 'host-a', 4242);
+SELECT agentgres.loop_heartbeat('host-a/127.0.0.1:7780', 'janitor', '{"cycle": 1}');
 SELECT agentgres.log_event('deploy', 'version 2 rolled out', 'summarizer', '{"version": 2}');
 SELECT agentgres.raise_alert('latency', 'summarizer', 'warning', 'p95 above 2 s');
 SELECT agentgres.record_metric('app', 'latency_ms', 120 + i, '{"route": "/x"}') FROM generate_series(1, 5) AS i;

@@ -3,6 +3,10 @@
 // with its database unreachable, listen addresses, DSN redaction.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +16,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <httplib.h>
@@ -297,7 +302,7 @@ TEST(Health, OneMeaningOfHealthy)
 	EXPECT_EQ(v.status, "failing");
 	EXPECT_EQ(v.http_status, 503);
 	// This daemon's own troubles make it failing whatever the system says.
-	v = judge(nullptr, "could not connect");
+	v = judge(nullptr, "unreachable: could not connect");
 	EXPECT_EQ(v.status, "failing");
 	EXPECT_EQ(v.http_status, 503);
 	EXPECT_EQ(v.reasons, std::vector<std::string>{"database unreachable: could not connect"});
@@ -398,6 +403,117 @@ TEST(HttpServer, AnswersWithoutTheDatabase)
 		routes.insert((*it)[1]);
 	const std::set<std::string> expected = {"unmatched", "/api/jobs", "/api/agents", "/api/alerts", "/health"};
 	EXPECT_EQ(routes, expected);
+	server.Stop();
+}
+
+namespace {
+
+// A raw connection to 127.0.0.1:port that sends text; -1 if it cannot connect.
+int
+RawConnect(int port, const std::string &text)
+{
+	const int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_in a{};
+	a.sin_family = AF_INET;
+	a.sin_port = htons(static_cast<std::uint16_t>(port));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (!text.empty() && send(fd, text.data(), text.size(), MSG_NOSIGNAL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+// Everything the server sends until it closes (or 5 s pass).
+std::string
+ReadAll(int fd)
+{
+	timeval t{5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
+	std::string out;
+	char buffer[4096];
+	for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;)
+		out.append(buffer, static_cast<std::size_t>(n));
+	return out;
+}
+
+} // namespace
+
+// Slow clients, large bodies, a second server on the address: the server's
+// guards, without a database.
+TEST(HttpServer, GuardsItsConnections)
+{
+	Config config = Config::Load("");
+	const int port = 20000 + static_cast<int>((getpid() + 7919) % 20000);
+	config.Set("http.listen", "127.0.0.1:" + std::to_string(port), Source::kOption);
+	config.Set("http.token", "s3cret", Source::kOption);
+	config.Set("database.dsn", "host=/nonexistent-agentgres-socket-dir port=1", Source::kOption);
+	config.Set("http.max_connections", "2", Source::kOption);
+	config.Set("http.request_timeout_s", "1.5", Source::kOption);
+	config.Set("http.max_body_kib", "1", Source::kOption);
+	metrics::RegisterStandardMetrics();
+	Coordinator coordinator(config);
+	HttpServer server(config, coordinator);
+	server.Start();
+
+	// A body over the limit: 413 before authentication, and the connection closes.
+	int fd = RawConnect(port, "POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 419430400\r\n\r\nabc");
+	ASSERT_GE(fd, 0);
+	std::string answer = ReadAll(fd);
+	close(fd);
+	EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+	EXPECT_NE(answer.find("exceeds the limit of 1024 bytes (http.max_body_kib)"), std::string::npos) << answer;
+	EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+	// A GET with a body: answered, then closed; the body is not a second request.
+	fd = RawConnect(port,
+	                "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\nGET /api/nope HTTP/1.1\r\n\r\n");
+	ASSERT_GE(fd, 0);
+	answer = ReadAll(fd);
+	close(fd);
+	EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer; // no database
+	EXPECT_EQ(answer.find("HTTP/1.1 404"), std::string::npos) << answer;
+
+	// Two slow clients hold both connections: a third is answered 503 at once.
+	const int slow1 = RawConnect(port, "GET /health HTTP/1.1\r\n");
+	const int slow2 = RawConnect(port, "GET /health HTTP/1.1\r\n");
+	ASSERT_GE(slow1, 0);
+	ASSERT_GE(slow2, 0);
+	const auto slow_since = std::chrono::steady_clock::now();
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	fd = RawConnect(port, "GET /api/nope HTTP/1.1\r\nHost: x\r\n\r\n");
+	ASSERT_GE(fd, 0);
+	answer = ReadAll(fd);
+	close(fd);
+	EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+	EXPECT_NE(answer.find("too many connections"), std::string::npos) << answer;
+	// ... until request_timeout_s cuts the slow ones off (400, then closed).
+	EXPECT_EQ(ReadAll(slow1).rfind("HTTP/1.1 400", 0), 0u);
+	EXPECT_EQ(ReadAll(slow2).rfind("HTTP/1.1 400", 0), 0u);
+	const double held = std::chrono::duration<double>(std::chrono::steady_clock::now() - slow_since).count();
+	EXPECT_GT(held, 1.2);
+	EXPECT_LT(held, 3.0);
+	close(slow1);
+	close(slow2);
+	fd = RawConnect(port,
+	                "GET /api/nope HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n");
+	ASSERT_GE(fd, 0);
+	answer = ReadAll(fd);
+	close(fd);
+	EXPECT_EQ(answer.rfind("HTTP/1.1 404", 0), 0u) << answer;
+
+	// A second server on the same address refuses to start.
+	Coordinator other_coordinator(config);
+	HttpServer second(config, other_coordinator);
+	try {
+		second.Start();
+		FAIL() << "a second server listened on the same address";
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("address already in use"), std::string::npos) << e.what();
+	}
 	server.Stop();
 }
 

@@ -230,3 +230,31 @@ SELECT set_agent_status('fresh', 'stopped');
 SELECT set_agent_status('indexer', 'failed', 'crashed');
 SELECT system_health() ->> 'status' AS status, system_health() -> 'reasons' AS reasons;
 SELECT statistics() -> 'agents' AS agents, statistics() -> 'jobs' AS jobs;
+
+-- a daemon's loops, per instance: two daemons run 'looper'; one stopping
+-- leaves the other's running and the agent's row shows them combined (a
+-- failed instance first); staleness is judged per instance
+SELECT register_agent('looper');
+SELECT set_loop_status('h/127.0.0.1:1', 'looper', 'running', host => 'h', pid => 1);
+SELECT set_loop_status('h/127.0.0.1:2', 'looper', 'running', host => 'h', pid => 2);
+SELECT set_loop_status('h/127.0.0.1:2', 'looper', 'stopped');
+SELECT instance, status, pid FROM agent_instances ORDER BY instance;
+SELECT status, pid FROM agents WHERE name = 'looper';
+SELECT set_loop_status('h/127.0.0.1:2', 'looper', 'failed', 'boom');
+SELECT status, pid, last_error FROM agents WHERE name = 'looper';
+SELECT set_loop_status('h/127.0.0.1:2', 'looper', 'starting');
+SELECT set_loop_status('h/127.0.0.1:2', 'looper', 'running', pid => 3);
+SELECT status, pid IN (1, 3) AS a_live_pid, restarts FROM agents WHERE name = 'looper';
+SELECT instance, status, pid, restarts FROM agent_instances ORDER BY instance;
+SELECT loop_heartbeat('h/127.0.0.1:1', 'looper', '{"n": 1}') IS NOT NULL AS beat;
+SELECT details FROM heartbeats WHERE agent = 'looper';
+UPDATE agent_instances SET last_heartbeat_at = now() - interval '10 minutes', started_at = now() - interval '10 minutes'
+WHERE instance = 'h/127.0.0.1:2';
+SELECT name FROM stale_agents() WHERE name LIKE 'looper%';
+SELECT set_loop_status('', 'looper', 'running');
+SELECT set_loop_status(NULL, 'looper', 'running');
+SELECT set_loop_status('i', 'nobody', 'running');
+SELECT set_loop_status('i', 'looper', 'sleeping');
+SELECT loop_heartbeat('never', 'looper');
+DELETE FROM agents WHERE name = 'looper';
+SELECT count(*) AS instances_left FROM agent_instances;
