@@ -45,6 +45,7 @@ SELECT agentgres.assign_variant('prompt', 'task-' || i) FROM generate_series(1, 
 SELECT agentgres.register_agent('summarizer', 'worker', '{"model": "small"}');
 SELECT agentgres.update_agent_config('summarizer', '{"model": "large"}', 'bigger');
 SELECT agentgres.heartbeat('summarizer', 'ok', '{"queue": 3}');
+SELECT agentgres.register_agent('janitor', 'loop', '{}');
 SELECT agentgres.set_loop_status('host-a/127.0.0.1:7780', 'janitor', 'running', NULL, 'host-a', 4242);
 SELECT agentgres.loop_heartbeat('host-a/127.0.0.1:7780', 'janitor', '{"cycle": 1}');
 SELECT agentgres.log_event('deploy', 'version 2 rolled out', 'summarizer', '{"version": 2}');
