@@ -5,6 +5,7 @@
 // passed as separate arguments (a VARIADIC bigint[][] would have to be
 // rectangular). Each argument's type is checked against bigint[] here.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/error.hpp"
@@ -13,6 +14,7 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 }
@@ -137,23 +139,42 @@ Fuse(const ListArguments &arguments, int k, const double *weights)
 	                 k, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
 }
 
-// Emits the fused rows into the materialized result set. PostgreSQL phase.
+// The list_ranks array of one row: one element per list, NULL where the id
+// is absent. Built directly from the sparse ranks (a null bitmap and the
+// present ranks only), so a row costs list_count / 8 bytes plus its ranks,
+// not a Datum per list. PostgreSQL phase.
+ArrayType *
+RankArray(std::size_t list_count, std::span<const rrf::ListRankEntry> ranks)
+{
+	const int items = static_cast<int>(list_count);
+	const bool has_nulls = ranks.size() < list_count;
+	const Size data_offset = has_nulls ? ARR_OVERHEAD_WITHNULLS(1, items) : 0;
+	const Size bytes = (has_nulls ? data_offset : ARR_OVERHEAD_NONULLS(1)) + ranks.size() * sizeof(int32);
+	auto *array = static_cast<ArrayType *>(palloc0(bytes)); // a zero bitmap: every element NULL
+	SET_VARSIZE(array, bytes);
+	array->ndim = 1;
+	array->dataoffset = static_cast<int32>(data_offset);
+	array->elemtype = INT4OID;
+	ARR_DIMS(array)[0] = items;
+	ARR_LBOUND(array)[0] = 1;
+	bits8 *bitmap = ARR_NULLBITMAP(array);
+	auto *data = reinterpret_cast<int32 *>(ARR_DATA_PTR(array));
+	for (std::size_t i = 0; i < ranks.size(); ++i) { // ascending list: the data order
+		data[i] = ranks[i].rank;
+		if (bitmap != nullptr)
+			bitmap[ranks[i].list / 8] |= static_cast<bits8>(1 << (ranks[i].list % 8));
+	}
+	return array;
+}
+
+// Emits the fused rows into the materialized result set (which spills to
+// disk beyond work_mem). PostgreSQL phase.
 void
 EmitRows(ReturnSetInfo *result_info, const rrf::FusedRows &fused)
 {
-	const int list_count = static_cast<int>(fused.list_count);
-	Datum *rank_datums = static_cast<Datum *>(palloc(sizeof(Datum) * (list_count + 1)));
-	bool *rank_nulls = static_cast<bool *>(palloc(sizeof(bool) * (list_count + 1)));
 	for (std::size_t row = 0; row < fused.ids.size(); ++row) {
-		for (int l = 0; l < list_count; ++l) {
-			const int32 rank = fused.ListRank(row, static_cast<std::size_t>(l));
-			rank_nulls[l] = rank == 0;
-			rank_datums[l] = Int32GetDatum(rank);
-		}
-		int dims[1] = {list_count};
-		int lower_bounds[1] = {1};
-		ArrayType *ranks = construct_md_array(rank_datums, rank_nulls, 1, dims, lower_bounds, INT4OID, sizeof(int32),
-		                                      true, TYPALIGN_INT);
+		CHECK_FOR_INTERRUPTS();
+		ArrayType *ranks = RankArray(fused.list_count, fused.RowRanks(row));
 		Datum values[4] = {Int64GetDatum(fused.ids[row]), Float8GetDatum(fused.scores[row]),
 		                   Int32GetDatum(static_cast<int32>(row + 1)), PointerGetDatum(ranks)};
 		bool nulls[4] = {false, false, false, false};
