@@ -89,10 +89,13 @@ INSERT INTO executions (task_type, agents, success, duration_s)
 SELECT 'team' || g % 5, array(SELECT 'agent' || ((g * 7 + i * 13) % 40) FROM generate_series(1, 12) AS i),
        g % 3 = 0, 1 + g % 100
 FROM generate_series(1, 20000) AS g;
+-- (with work_mem high enough that cancellation, not the memory limit, stops them)
+SET work_mem = '1GB';
 SET statement_timeout = '200ms';
 SELECT pg_temp.cancelled('SELECT count(*) FROM agent_patterns(1, NULL, 5)') AS agent_patterns;
 SELECT pg_temp.cancelled('SELECT refresh_insights(1)') AS refresh_insights;
 RESET statement_timeout;
+RESET work_mem;
 DELETE FROM executions;
 -- rrf: sixteen lists of two million ids (stored uncompressed: quick to build)
 CREATE TEMP TABLE lists (a bigint[], b bigint[]);
