@@ -2,7 +2,8 @@
 -- coming back"). Each function is found in the catalog (pg_proc joined with
 -- pg_depend on the extension), so a new function is covered without editing
 -- this file, and called with
---   all arguments NULL; all "typical" (1, 'a', '{a}', '[1,0,0]' ...); all
+--   all arguments NULL; all "typical" (an argument's default, else 1, 'a',
+--   '{a}', '[1,0,0]' ...); all
 --   "empty" (0, '', '{}', a zero vector, epoch ...);
 --   all "huge" (maximum integers, 1e308, 1 MB text, arrays of a million
 --   elements, 10 MB jsonb, 16000-dimension vectors of 3e38); all "negative"
@@ -185,7 +186,9 @@ SELECT count(*) > 70 AS many_functions FROM functions;
 CREATE TEMP TABLE calls AS
 WITH argument_sets AS (
 	SELECT f.oid, kinds.kind,
-	       ARRAY(SELECT CASE WHEN kinds.kind = 'null' THEN 'NULL' ELSE h.value END
+	       ARRAY(SELECT CASE WHEN kinds.kind = 'null' THEN 'NULL'
+	                         WHEN kinds.kind = 'typical' THEN coalesce(pg_get_function_arg_default(f.oid, a.i::int), h.value)
+	                         ELSE h.value END
 	             FROM unnest(f.types) WITH ORDINALITY AS a(t, i)
 	             LEFT JOIN hostile_values h ON h.type = a.t AND h.kind = kinds.kind
 	             ORDER BY a.i) AS args
@@ -193,7 +196,9 @@ WITH argument_sets AS (
 	CROSS JOIN (VALUES ('null'), ('typical'), ('empty'), ('huge'), ('negative'), ('odd')) AS kinds(kind)
 	UNION ALL
 	SELECT f.oid, kinds.kind || ' argument ' || i,
-	       ARRAY(SELECT CASE WHEN b.j = i AND kinds.kind = 'null' THEN 'NULL' ELSE h.value END
+	       ARRAY(SELECT CASE WHEN b.j = i AND kinds.kind = 'null' THEN 'NULL'
+	                         WHEN b.j <> i THEN coalesce(pg_get_function_arg_default(f.oid, b.j::int), h.value)
+	                         ELSE h.value END
 	             FROM unnest(f.types) WITH ORDINALITY AS b(t, j)
 	             LEFT JOIN hostile_values h ON h.type = b.t AND h.kind = CASE WHEN b.j = i THEN kinds.kind ELSE 'typical' END
 	             ORDER BY b.j)
@@ -226,6 +231,10 @@ BEGIN
 	INSERT INTO pg_temp.outcomes VALUES (fn, kind, statement, state, message, clock_timestamp() - started);
 END $$;
 
+-- a history and a model of task type 'a' (the typical text), so that typical
+-- calls reach past "no such model" into predictions and recommendations
+SELECT agentgres.simulate_executions('a', 500, 1) AS simulated;
+SELECT agentgres.train_success_model() IS NOT NULL AS trained;
 SET statement_timeout = '2s';
 SET client_min_messages = error;
 -- (neither the generated statements nor their empty results are echoed)

@@ -68,6 +68,13 @@ FROM predict_success('code_change', ARRAY['planner', 'coder'], 5) AS p,
 SELECT p > 0 AND p < 1 AS p_ok, d > 0 AND d < 'Infinity' AS d_ok
 FROM predict_success('code_change', ARRAY['planner', 'coder'], 1e6) AS p,
      estimate_duration('code_change', ARRAY['planner', 'coder'], 1e6) AS d;
+-- at most 64 agents, as in an execution: the pair features are quadratic (10000
+-- long names took seconds and gigabytes; found by hostile_calls)
+SELECT n, pg_temp.outcome(format('SELECT predict_success(%L, array_fill(%L::text, ARRAY[%s]))', 'code_change', 'coder', n))
+	AS predict_success,
+       pg_temp.outcome(format('SELECT estimate_duration(%L, array_fill(%L::text, ARRAY[%s]))', 'code_change', 'coder', n))
+	AS estimate_duration
+FROM unnest(ARRAY[64, 65, 10000]) AS n;
 ROLLBACK;
 
 -- cancellation: each long-running function stops soon after a 200 ms
