@@ -5,11 +5,69 @@
 #include <functional>
 #include <numeric>
 #include <string>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "error.hpp"
+#include "hash.hpp"
 
 namespace agentgres::core::rrf {
+namespace {
+
+// Row of each distinct id: open addressing over row numbers (4 bytes a slot,
+// the keys are the ids vector itself), at most half full. An
+// std::unordered_map took about 48 bytes per id.
+class RowIndex {
+public:
+	explicit RowIndex(std::vector<std::int64_t> &ids) : ids_(ids) { Grow(1024); }
+	// The row of id, appended to ids if new: {row, inserted}.
+	std::pair<std::uint32_t, bool>
+	Find(std::int64_t id)
+	{
+		std::size_t slot = Slot(id);
+		for (; slots_[slot] != kEmpty; slot = (slot + 1) & mask_)
+			if (ids_[slots_[slot]] == id)
+				return {slots_[slot], false};
+		if (ids_.size() >= kEmpty)
+			throw Error(ErrorCode::kProgramLimitExceeded, "rrf takes at most 4294967294 distinct ids");
+		const auto row = static_cast<std::uint32_t>(ids_.size());
+		ids_.push_back(id);
+		slots_[slot] = row;
+		if (2 * ids_.size() > slots_.size())
+			Grow(2 * slots_.size());
+		return {row, true};
+	}
+	void
+	Release()
+	{
+		slots_ = {};
+	}
+
+private:
+	static constexpr std::uint32_t kEmpty = UINT32_MAX;
+	std::size_t
+	Slot(std::int64_t id) const
+	{
+		return static_cast<std::size_t>(Mix64(static_cast<std::uint64_t>(id))) & mask_;
+	}
+	void
+	Grow(std::size_t capacity)
+	{
+		slots_.assign(capacity, kEmpty);
+		mask_ = capacity - 1;
+		for (std::size_t row = 0; row < ids_.size(); ++row) {
+			std::size_t slot = Slot(ids_[row]);
+			while (slots_[slot] != kEmpty)
+				slot = (slot + 1) & mask_;
+			slots_[slot] = static_cast<std::uint32_t>(row);
+		}
+	}
+	std::vector<std::int64_t> &ids_;
+	std::vector<std::uint32_t> slots_;
+	std::size_t mask_ = 0;
+};
+
+} // namespace
 
 std::int32_t
 FusedRows::ListRank(std::size_t row, std::size_t list) const
@@ -49,13 +107,13 @@ Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k,
 	// Pass 1: a row per distinct id and a hit per (id, list), in input order,
 	// hence by ascending list within each row.
 	struct Hit {
-		std::size_t row;
+		std::uint32_t row;
 		ListRankEntry entry;
 	};
-	std::unordered_map<std::int64_t, std::size_t> row_of;
 	std::vector<std::int64_t> ids;
 	std::vector<std::uint32_t> last_list; // per row: the last list that ranked it
 	std::vector<Hit> hits;
+	RowIndex row_of(ids);
 	for (std::size_t l = 0; l < list_count; ++l) {
 		const RankedList &list = lists[l];
 		if (list.is_null)
@@ -65,21 +123,20 @@ Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k,
 			if (!list.element_is_null.empty() && list.element_is_null[pos])
 				continue;
 			const std::int64_t id = list.ids[pos];
-			auto [it, inserted] = row_of.try_emplace(id, ids.size());
+			const auto [row, inserted] = row_of.Find(id);
 			const auto list_index = static_cast<std::uint32_t>(l);
 			if (inserted) {
-				ids.push_back(id);
 				last_list.push_back(list_index);
-			} else if (last_list[it->second] == list_index) {
+			} else if (last_list[row] == list_index) {
 				continue; // first position wins when an id repeats in a list
 			} else {
-				last_list[it->second] = list_index;
+				last_list[row] = list_index;
 			}
 			hits.push_back(
-			    Hit{it->second, {list_index, static_cast<std::int32_t>(std::min<std::size_t>(pos + 1, INT32_MAX))}});
+			    Hit{row, {list_index, static_cast<std::int32_t>(std::min<std::size_t>(pos + 1, INT32_MAX))}});
 		}
 	}
-	row_of = {};
+	row_of.Release();
 	last_list = {};
 
 	// Group the hits by row (a counting sort keeps them by list).

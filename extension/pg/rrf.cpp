@@ -29,8 +29,8 @@ namespace {
 struct ListArgument {
 	bool is_null;
 	int length;
-	int64 *ids;
-	bool *element_is_null;
+	const int64 *ids;
+	const bool *element_is_null;
 };
 
 struct ListArguments {
@@ -38,23 +38,38 @@ struct ListArguments {
 	ListArgument *lists;
 };
 
-// Reads a one-dimensional bigint[] (or one row of a two-dimensional one).
-ListArgument
-ReadList(Datum *elements, bool *nulls, int length)
+// The elements of a bigint[]: in place when it has no NULLs (int8 elements
+// are stored 8-byte aligned and contiguous), else expanded into palloc'd ids
+// and null flags. No Datum array per element, so the lists cost no more
+// memory than the arguments themselves.
+struct Elements {
+	const int64 *ids;
+	const bool *is_null; // nullptr: no NULLs
+};
+
+Elements
+ReadElements(ArrayType *array, int count)
 {
-	ListArgument list{false, length, static_cast<int64 *>(palloc(sizeof(int64) * (length + 1))),
-	                  static_cast<bool *>(palloc(sizeof(bool) * (length + 1)))};
-	for (int i = 0; i < length; ++i) {
-		list.element_is_null[i] = nulls[i];
-		list.ids[i] = nulls[i] ? 0 : DatumGetInt64(elements[i]);
+	if (ARR_ELEMTYPE(array) != INT8OID)
+		ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("rrf lists must be of type bigint[]"));
+	const auto *data = reinterpret_cast<const int64 *>(ARR_DATA_PTR(array));
+	if (!ARR_HASNULL(array))
+		return {data, nullptr};
+	auto *ids = static_cast<int64 *>(palloc(sizeof(int64) * (count + 1)));
+	auto *is_null = static_cast<bool *>(palloc(sizeof(bool) * (count + 1)));
+	const bits8 *bitmap = ARR_NULLBITMAP(array);
+	for (int i = 0; i < count; ++i) {
+		is_null[i] = (bitmap[i / 8] & (1 << (i % 8))) == 0;
+		ids[i] = is_null[i] ? 0 : *data++;
 	}
-	return list;
+	return {ids, is_null};
 }
 
-void
-Deconstruct(ArrayType *array, Datum **elements, bool **nulls, int *count)
+ListArgument
+Slice(const Elements &elements, int offset, int length)
 {
-	deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elements, nulls, count);
+	return ListArgument{false, length, elements.ids + offset,
+	                    elements.is_null == nullptr ? nullptr : elements.is_null + offset};
 }
 
 // Collects the lists from arguments first..nargs-1 (PostgreSQL calls only).
@@ -73,22 +88,19 @@ CollectLists(FunctionCallInfo fcinfo, int first)
 			ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH),
 			        errmsg("VARIADIC argument of rrf must be of type bigint[], not %s", format_type_be(type)));
 		ArrayType *array = PG_GETARG_ARRAYTYPE_P(first);
-		Datum *elements;
-		bool *nulls;
-		int total;
-		Deconstruct(array, &elements, &nulls, &total);
 		if (ARR_NDIM(array) == 0)
 			return out;
 		if (ARR_NDIM(array) > 2)
 			ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION),
 			        errmsg("VARIADIC argument of rrf must have one or two dimensions"));
+		const int total = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 		const int rows = ARR_NDIM(array) == 1 ? 1 : ARR_DIMS(array)[0];
 		const int width = ARR_NDIM(array) == 1 ? total : ARR_DIMS(array)[1];
+		const Elements elements = ReadElements(array, total);
 		out.count = rows;
-		out.lists = static_cast<ListArgument *>(palloc(sizeof(ListArgument) * rows));
+		out.lists = static_cast<ListArgument *>(palloc(sizeof(ListArgument) * (rows + 1)));
 		for (int r = 0; r < rows; ++r)
-			out.lists[r] = ReadList(elements + static_cast<std::ptrdiff_t>(r) * width,
-			                        nulls + static_cast<std::ptrdiff_t>(r) * width, width);
+			out.lists[r] = Slice(elements, r * width, width);
 		return out;
 	}
 
@@ -109,11 +121,8 @@ CollectLists(FunctionCallInfo fcinfo, int first)
 		if (ARR_NDIM(array) > 1)
 			ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION),
 			        errmsg("argument %d of rrf must be a one-dimensional array", a + 1));
-		Datum *elements;
-		bool *nulls;
-		int length;
-		Deconstruct(array, &elements, &nulls, &length);
-		list = ReadList(elements, nulls, length);
+		const int length = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+		list = Slice(ReadElements(array, length), 0, length);
 	}
 	return out;
 }
@@ -128,7 +137,9 @@ Fuse(const ListArguments &arguments, int k, const double *weights)
 	for (int i = 0; i < arguments.count; ++i) {
 		const ListArgument &a = arguments.lists[i];
 		const auto length = static_cast<std::size_t>(a.length);
-		lists.push_back(rrf::RankedList{a.is_null, {a.ids, length}, {a.element_is_null, length}});
+		lists.push_back(rrf::RankedList{a.is_null,
+		                                {a.ids, a.ids == nullptr ? 0 : length},
+		                                {a.element_is_null, a.element_is_null == nullptr ? 0 : length}});
 	}
 	std::vector<double> weight_vector;
 	if (weights == nullptr)
