@@ -64,8 +64,9 @@ CheckInterrupts()
 	PgCall([] { CHECK_FOR_INTERRUPTS(); });
 }
 
-// A new state owned by the aggregate context, with the limits above. The owner record is allocated
-// first, so nothing leaks if the C++ allocation throws.
+// A new state owned by the aggregate context, with the limits above. The
+// owner record is allocated first, so nothing leaks if the C++ allocation
+// throws.
 Accumulator *
 NewState(MemoryContext context, Accumulator &&initial)
 {
