@@ -98,8 +98,8 @@ WriteDictionary(Writer &w, const Dictionary &d)
 // Estimated heap bytes of the state's parts: libstdc++'s node layouts plus
 // malloc's header and rounding. Estimates, but proportional to the truth.
 constexpr std::size_t kMallocOverhead = 16;
-constexpr std::size_t kTreeNodeBytes = 32 + 16 + kMallocOverhead; // std::map<int32, uint64>
-constexpr std::size_t kHashNodeBytes = 8 + 16 + kMallocOverhead;  // unordered_map<int32, uint64>
+constexpr std::size_t kBucketBytes = sizeof(std::pair<std::int32_t, std::uint64_t>); // a sketch bucket
+constexpr std::size_t kHashNodeBytes = 8 + 16 + kMallocOverhead;                     // unordered_map<int32, uint64>
 constexpr std::size_t kNameBytes = 2 * sizeof(std::string) + 8 + 16 + 2 * kMallocOverhead; // a Dictionary entry
 
 std::size_t
@@ -154,7 +154,8 @@ Accumulator::Charge(std::size_t bytes)
 std::size_t
 Accumulator::StatsBytes(const Stats &s) noexcept
 {
-	std::size_t bytes = s.durations.buckets().size() * kTreeNodeBytes;
+	const std::size_t buckets = s.durations.buckets().capacity();
+	std::size_t bytes = buckets == 0 ? 0 : buckets * kBucketBytes + kMallocOverhead;
 	if (!s.errors.empty())
 		bytes += s.errors.bucket_count() * sizeof(void *) + s.errors.size() * kHashNodeBytes;
 	return bytes;
