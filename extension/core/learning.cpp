@@ -353,6 +353,10 @@ FeatureSpace::Encode(std::int32_t task_type_index, std::uint64_t task_type_hash,
 void
 FeatureSpace::Encode(const Query &query, SparseRow &out) const
 {
+	if (query.agents.size() > kMaxAgents)
+		throw Error(ErrorCode::kInvalidParameterValue,
+		            "agents must be a one-dimensional array of at most " + std::to_string(kMaxAgents) + " names",
+		            "The list has " + std::to_string(query.agents.size()) + " names.");
 	// Reused: a prediction allocates nothing once these have grown.
 	static thread_local std::vector<std::int32_t> indices;
 	static thread_local std::vector<std::uint64_t> hashes;

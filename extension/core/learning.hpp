@@ -39,6 +39,9 @@ namespace agentgres::core::learning {
 // non-finite.
 inline constexpr double kMaxAbsComplexity = 1e6;
 inline constexpr double kMaxDurationSeconds = 1e7;
+// Agents per execution, as the executions table allows: the pair features
+// are quadratic in it, so a prediction for a longer list is an error.
+inline constexpr std::size_t kMaxAgents = 64;
 
 // Recorded executions in compact form.
 class TrainingData {

@@ -95,16 +95,94 @@ WriteDictionary(Writer &w, const Dictionary &d)
 		w.PutString(d.Name(static_cast<std::int32_t>(i)));
 }
 
-void
+// Estimated heap bytes of the state's parts: libstdc++'s node layouts plus
+// malloc's header and rounding. Estimates, but proportional to the truth.
+constexpr std::size_t kMallocOverhead = 16;
+constexpr std::size_t kBucketBytes = sizeof(std::pair<std::int32_t, std::uint64_t>); // a sketch bucket
+constexpr std::size_t kHashNodeBytes = 8 + 16 + kMallocOverhead;                     // unordered_map<int32, uint64>
+constexpr std::size_t kNameBytes = 2 * sizeof(std::string) + 8 + 16 + 2 * kMallocOverhead; // a Dictionary entry
+
+std::size_t
+NameBytes(std::string_view name)
+{
+	return kNameBytes + 2 * name.size();
+}
+
+std::size_t
 ReadDictionary(Reader &r, Dictionary &d)
 {
+	std::size_t bytes = 0;
 	const auto n = r.Get<std::uint32_t>();
-	for (std::uint32_t i = 0; i < n; ++i)
-		if (d.Intern(r.GetString()) != static_cast<std::int32_t>(i))
+	for (std::uint32_t i = 0; i < n; ++i) {
+		const std::string_view name = r.GetString();
+		if (d.Intern(name) != static_cast<std::int32_t>(i))
 			Reader::Corrupt("A dictionary repeats a name.");
+		bytes += NameBytes(name);
+	}
+	return bytes;
 }
 
 } // namespace
+
+void
+ThrowMemoryLimit(std::size_t memory_limit, std::size_t patterns)
+{
+	throw Error(ErrorCode::kProgramLimitExceeded, "agent patterns need more memory than work_mem allows",
+	            "The statistics of " + std::to_string(patterns) +
+	                " agent sets (every subset of up to max_size agents of each execution, per task type and "
+	                "overall) passed the limit of " +
+	                std::to_string(memory_limit / 1024) + " kB, which is work_mem * hash_mem_multiplier.",
+	            "Lower max_size, aggregate fewer executions (since), or raise work_mem, for example "
+	            "SET work_mem = '256MB'.");
+}
+
+void
+Accumulator::SetLimits(std::size_t memory_limit, std::function<void()> check_interrupts)
+{
+	memory_limit_ = memory_limit;
+	check_interrupts_ = std::move(check_interrupts);
+}
+
+void
+Accumulator::Charge(std::size_t bytes)
+{
+	memory_ += bytes;
+	if (memory_limit_ != 0 && memory_ > memory_limit_)
+		ThrowMemoryLimit(memory_limit_, patterns_.size());
+}
+
+std::size_t
+Accumulator::StatsBytes(const Stats &s) noexcept
+{
+	const std::size_t buckets = s.durations.buckets().capacity();
+	std::size_t bytes = buckets == 0 ? 0 : buckets * kBucketBytes + kMallocOverhead;
+	if (!s.errors.empty())
+		bytes += s.errors.bucket_count() * sizeof(void *) + s.errors.size() * kHashNodeBytes;
+	return bytes;
+}
+
+Accumulator::Stats &
+Accumulator::Slot(const Key &key)
+{
+	// The node (key, statistics, next pointer, cached hash) and about two
+	// bucket slots, since the table doubles when it grows.
+	constexpr std::size_t kPatternBytes =
+	    sizeof(std::pair<const Key, Stats>) + 2 * sizeof(void *) + kMallocOverhead + 2 * sizeof(void *);
+	auto [it, inserted] = patterns_.try_emplace(key);
+	if (inserted)
+		Charge(kPatternBytes);
+	return it->second;
+}
+
+std::int32_t
+Accumulator::InternCharged(Dictionary &dictionary, std::string_view name)
+{
+	const std::size_t before = dictionary.size();
+	const std::int32_t id = dictionary.Intern(name);
+	if (dictionary.size() != before)
+		Charge(NameBytes(name));
+	return id;
+}
 
 // Insertion sort of the key's (at most kMaxSetSize) agent ids. std::sort
 // would do, but GCC 12 warns about its 16-element fast path on this array.
@@ -168,7 +246,9 @@ Accumulator::Stats::Merge(const Stats &other, std::span<const std::int32_t> temp
 void
 Accumulator::Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template)
 {
-	Stats &s = patterns_[key];
+	Tick();
+	Stats &s = Slot(key);
+	const std::size_t before = StatsBytes(s);
 	++s.n;
 	s.successes += success;
 	if (duration_s && std::isfinite(*duration_s) && *duration_s >= 0) {
@@ -177,6 +257,7 @@ Accumulator::Update(const Key &key, bool success, std::optional<double> duration
 	}
 	if (error_template >= 0)
 		s.AddError(error_template, 1);
+	Charge(StatsBytes(s) - before); // statistics only grow
 }
 
 void
@@ -184,13 +265,13 @@ Accumulator::Add(std::string_view task_type, std::span<const std::string_view> a
                  std::optional<double> duration_s, std::optional<std::string_view> error, int max_size)
 {
 	max_size = std::clamp(max_size, 1, kMaxSetSize);
-	const std::int32_t type_id = task_types_.Intern(task_type);
-	const std::int32_t error_id = error ? templates_.Intern(ErrorTemplate(*error)) : -1;
+	const std::int32_t type_id = InternCharged(task_types_, task_type);
+	const std::int32_t error_id = error ? InternCharged(templates_, ErrorTemplate(*error)) : -1;
 
 	// Distinct agents (first kMaxAgentsForSubsets), sorted by id.
 	scratch_.clear();
 	for (std::string_view a : agents) {
-		const std::int32_t id = agents_.Intern(a);
+		const std::int32_t id = InternCharged(agents_, a);
 		if (std::find(scratch_.begin(), scratch_.end(), id) == scratch_.end()) {
 			scratch_.push_back(id);
 			if (scratch_.size() == kMaxAgentsForSubsets)
@@ -234,12 +315,13 @@ Accumulator::Merge(const Accumulator &other)
 {
 	std::vector<std::int32_t> type_map, agent_map, template_map;
 	for (std::size_t i = 0; i < other.task_types_.size(); ++i)
-		type_map.push_back(task_types_.Intern(other.task_types_.Name(static_cast<std::int32_t>(i))));
+		type_map.push_back(InternCharged(task_types_, other.task_types_.Name(static_cast<std::int32_t>(i))));
 	for (std::size_t i = 0; i < other.agents_.size(); ++i)
-		agent_map.push_back(agents_.Intern(other.agents_.Name(static_cast<std::int32_t>(i))));
+		agent_map.push_back(InternCharged(agents_, other.agents_.Name(static_cast<std::int32_t>(i))));
 	for (std::size_t i = 0; i < other.templates_.size(); ++i)
-		template_map.push_back(templates_.Intern(other.templates_.Name(static_cast<std::int32_t>(i))));
+		template_map.push_back(InternCharged(templates_, other.templates_.Name(static_cast<std::int32_t>(i))));
 	for (const auto &[other_key, other_stats] : other.patterns_) {
+		Tick();
 		Key key = other_key;
 		if (key.task_type >= 0)
 			key.task_type = type_map[static_cast<std::size_t>(key.task_type)];
@@ -247,7 +329,10 @@ Accumulator::Merge(const Accumulator &other)
 			key.agents[static_cast<std::size_t>(i)] =
 			    agent_map[static_cast<std::size_t>(key.agents[static_cast<std::size_t>(i)])];
 		SortAgents(key);
-		patterns_[key].Merge(other_stats, template_map);
+		Stats &s = Slot(key);
+		const std::size_t before = StatsBytes(s);
+		s.Merge(other_stats, template_map);
+		Charge(StatsBytes(s) - before);
 	}
 }
 
@@ -261,6 +346,7 @@ Accumulator::Serialize() const
 	WriteDictionary(w, templates_);
 	w.Put<std::uint64_t>(patterns_.size());
 	for (const auto &[key, s] : patterns_) {
+		Tick();
 		w.Put<std::int32_t>(key.task_type);
 		w.Put<std::uint8_t>(key.size);
 		for (int i = 0; i < key.size; ++i)
@@ -285,20 +371,23 @@ Accumulator::Serialize() const
 }
 
 Accumulator
-Accumulator::Deserialize(std::string_view bytes)
+Accumulator::Deserialize(std::string_view bytes, std::size_t memory_limit,
+                         const std::function<void()> &check_interrupts)
 {
 	Reader r(bytes);
 	if (r.Get<std::uint8_t>() != kFormatVersion)
 		Reader::Corrupt("Its format version is not one this library reads.");
 	Accumulator a;
-	ReadDictionary(r, a.task_types_);
-	ReadDictionary(r, a.agents_);
-	ReadDictionary(r, a.templates_);
+	a.SetLimits(memory_limit, check_interrupts);
+	a.Charge(ReadDictionary(r, a.task_types_));
+	a.Charge(ReadDictionary(r, a.agents_));
+	a.Charge(ReadDictionary(r, a.templates_));
 	const auto count = r.Get<std::uint64_t>();
 	const auto types = static_cast<std::int32_t>(a.task_types_.size());
 	const auto agents = static_cast<std::int32_t>(a.agents_.size());
 	const auto templates = static_cast<std::int32_t>(a.templates_.size());
 	for (std::uint64_t e = 0; e < count; ++e) {
+		a.Tick();
 		Key key{};
 		key.agents.fill(-1);
 		key.task_type = r.Get<std::int32_t>();
@@ -335,8 +424,13 @@ Accumulator::Deserialize(std::string_view bytes)
 				Reader::Corrupt("An error template id is out of range.");
 			s.errors[id] += r.Get<std::uint64_t>();
 		}
-		if (!a.patterns_.emplace(key, std::move(s)).second)
+		const std::size_t stats_bytes = StatsBytes(s);
+		const std::size_t patterns_before = a.patterns_.size();
+		Stats &slot = a.Slot(key);
+		if (a.patterns_.size() == patterns_before)
 			Reader::Corrupt("A pattern appears twice.");
+		slot = std::move(s);
+		a.Charge(stats_bytes);
 	}
 	if (!r.AtEnd())
 		Reader::Corrupt("There are bytes after the last pattern.");
@@ -373,9 +467,17 @@ Accumulator::Rows(std::uint64_t min_support, int max_size, const std::function<v
 	const std::vector<std::int32_t> cluster_of = ClusterTemplates(cluster_names, progress);
 	std::vector<std::pair<std::int32_t, std::uint64_t>> groups;
 	std::vector<PatternRow> rows;
+	std::size_t rows_bytes = 0;
+	std::size_t ticks = 0;
 	for (const auto &[key, s] : patterns_) {
+		if (progress && ++ticks % 4096 == 0)
+			progress();
 		if (s.n < std::max<std::uint64_t>(min_support, 1) || key.size > max_size)
 			continue;
+		// The row, its agent names and the vector's growth (about 2x).
+		rows_bytes += 2 * sizeof(PatternRow) + key.size * (sizeof(std::string) + kMallocOverhead);
+		if (memory_limit_ != 0 && rows_bytes > memory_limit_)
+			ThrowMemoryLimit(memory_limit_, patterns_.size());
 		PatternRow row;
 		if (key.task_type >= 0)
 			row.task_type = task_types_.Name(key.task_type);

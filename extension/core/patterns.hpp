@@ -12,6 +12,11 @@
 // kMaxAgentsForSubsets agents. Each pattern keeps at most kMaxErrorTemplates
 // distinct error templates; rarer ones are counted as "other" (so top_error is
 // exact unless a pattern fails in more than that many different ways).
+//
+// The number of agent sets is combinatorial (16 agents and max_size 5 make
+// 6884 subsets per execution), so a state has a memory limit: its size is
+// estimated as it grows (Add, Merge, Deserialize, Rows) and passing the limit
+// throws Error 54000 that names work_mem, where the glue takes the limit from.
 #include "cpp_only.hpp" // outside the guard: checked at every inclusion
 #ifndef AGENTGRES_CORE_PATTERNS_HPP
 #define AGENTGRES_CORE_PATTERNS_HPP
@@ -59,15 +64,27 @@ public:
 	         std::optional<double> duration_s, std::optional<std::string_view> error, int max_size);
 	void Merge(const Accumulator &other);
 
+	// memory_limit: bytes the state may hold (0: no limit); check_interrupts,
+	// if set, is called every few thousand steps and may throw.
+	void SetLimits(std::size_t memory_limit, std::function<void()> check_interrupts);
+	// The estimated bytes the state holds: what the limit is checked against.
+	std::size_t
+	memory_bytes() const noexcept
+	{
+		return memory_;
+	}
+
 	std::string Serialize() const;
-	// Throws Error (22000) for bytes that are not a state of this format.
-	static Accumulator Deserialize(std::string_view bytes);
+	// Throws Error (22000) for bytes that are not a state of this format, and
+	// Error (54000) when the state would hold more than memory_limit bytes.
+	static Accumulator Deserialize(std::string_view bytes, std::size_t memory_limit = 0,
+	                               const std::function<void()> &check_interrupts = {});
 
 	// Patterns of at most max_size agents with at least min_support
 	// executions: task types in name order with the all-types rows last, then
 	// by set size, then by agent names.
-	// progress, if set, is called now and then while error templates are
-	// grouped (the glue checks for query cancellation there).
+	// progress, if set, is called now and then (the glue checks for query
+	// cancellation there). The rows are held to the state's memory limit too.
 	std::vector<PatternRow> Rows(std::uint64_t min_support, int max_size = kMaxSetSize,
 	                             const std::function<void()> &progress = {}) const;
 
@@ -104,13 +121,33 @@ private:
 	ClusterTemplates(std::vector<std::string> &names, const std::function<void()> &progress) const;
 	void Update(const Key &key, bool success, std::optional<double> duration_s, std::int32_t error_template);
 	static void SortAgents(Key &key);
+	// The estimated heap bytes of one pattern's statistics beyond its node.
+	static std::size_t StatsBytes(const Stats &s) noexcept;
+	// The pattern's statistics, inserted (and its memory charged) if new.
+	Stats &Slot(const Key &key);
+	std::int32_t InternCharged(Dictionary &dictionary, std::string_view name);
+	// Adds bytes to the estimate; throws Error 54000 past the limit.
+	void Charge(std::size_t bytes);
+	void
+	Tick() const
+	{
+		if (check_interrupts_ && ++ticks_ % 4096 == 0)
+			check_interrupts_();
+	}
 
 	Dictionary task_types_;
 	Dictionary agents_;
 	Dictionary templates_;
 	std::unordered_map<Key, Stats, KeyHash> patterns_;
 	std::vector<std::int32_t> scratch_;
+	std::size_t memory_ = 0;
+	std::size_t memory_limit_ = 0;
+	std::function<void()> check_interrupts_;
+	mutable std::size_t ticks_ = 0;
 };
+
+// Throws the Error (54000) for a pattern state or result over memory_limit.
+[[noreturn]] void ThrowMemoryLimit(std::size_t memory_limit, std::size_t patterns);
 
 } // namespace agentgres::core::patterns
 

@@ -25,16 +25,27 @@ struct RankedList {
 	std::span<const bool> element_is_null; // empty, or one flag per id
 };
 
+// One list's rank of an id: 1-based position of its first occurrence.
+struct ListRankEntry {
+	std::uint32_t list;
+	std::int32_t rank;
+};
+
+// The ranks are kept sparse (only the lists an id appears in), so the result
+// takes memory proportional to the input, not ids x lists.
 struct FusedRows {
 	std::size_t list_count = 0;
-	std::vector<std::int64_t> ids;   // in output order
-	std::vector<double> scores;      // parallel to ids
-	std::vector<std::int32_t> ranks; // row-major ids.size() x list_count; 0 = absent
-	std::int32_t
-	ListRank(std::size_t row, std::size_t list) const
+	std::vector<std::int64_t> ids;           // in output order
+	std::vector<double> scores;              // parallel to ids
+	std::vector<std::size_t> rank_begin;     // row r: entries [rank_begin[r], rank_begin[r + 1])
+	std::vector<ListRankEntry> rank_entries; // per row, by ascending list
+	std::span<const ListRankEntry>
+	RowRanks(std::size_t row) const
 	{
-		return ranks[row * list_count + list];
+		return {rank_entries.data() + rank_begin[row], rank_begin[row + 1] - rank_begin[row]};
 	}
+	// The rank of ids[row] in list (0 = absent).
+	std::int32_t ListRank(std::size_t row, std::size_t list) const;
 };
 
 inline constexpr int kDefaultK = 60;
@@ -42,6 +53,8 @@ inline constexpr int kDefaultK = 60;
 // Throws Error (22023) when k < 1, when the weight count differs from the
 // list count, or a weight is negative or not finite.
 // check_interrupts, when set, is called every few thousand ids and may throw.
+// Time and memory are O(total ids of the input) (plus a sort of the distinct
+// ids), whatever the number of lists.
 FusedRows Fuse(std::span<const RankedList> lists, std::span<const double> weights, int k,
                const std::function<void()> &check_interrupts = {});
 

@@ -119,7 +119,14 @@ DurationSketch::Add(double value, std::uint64_t count)
 		zeros_ += count;
 		return;
 	}
-	buckets_[static_cast<std::int32_t>(std::ceil(std::log(value) / kLogGamma))] += count;
+	const auto index = static_cast<std::int32_t>(std::ceil(std::log(value) / kLogGamma));
+	const auto it = std::lower_bound(buckets_.begin(), buckets_.end(), index, [](const auto &bucket, std::int32_t i) {
+		return bucket.first < i;
+	});
+	if (it != buckets_.end() && it->first == index)
+		it->second += count;
+	else
+		buckets_.emplace(it, index, count);
 }
 
 void
@@ -127,15 +134,30 @@ DurationSketch::Merge(const DurationSketch &other)
 {
 	count_ += other.count_;
 	zeros_ += other.zeros_;
-	for (const auto &[index, count] : other.buckets_)
-		buckets_[index] += count;
+	std::vector<std::pair<std::int32_t, std::uint64_t>> merged;
+	merged.reserve(buckets_.size() + other.buckets_.size());
+	auto a = buckets_.begin();
+	auto b = other.buckets_.begin();
+	while (a != buckets_.end() || b != other.buckets_.end()) {
+		if (b == other.buckets_.end() || (a != buckets_.end() && a->first < b->first))
+			merged.push_back(*a++);
+		else if (a == buckets_.end() || b->first < a->first)
+			merged.push_back(*b++);
+		else {
+			merged.emplace_back(a->first, a->second + b->second);
+			++a;
+			++b;
+		}
+	}
+	merged.shrink_to_fit();
+	buckets_ = std::move(merged);
 }
 
 void
 DurationSketch::SetRaw(std::uint64_t zeros, std::map<std::int32_t, std::uint64_t> buckets)
 {
 	zeros_ = zeros;
-	buckets_ = std::move(buckets);
+	buckets_.assign(buckets.begin(), buckets.end());
 	count_ = zeros_;
 	for (const auto &[index, count] : buckets_)
 		count_ += count;

@@ -9,6 +9,8 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace agentgres::core::stats {
 
@@ -70,7 +72,8 @@ public:
 	{
 		return count_;
 	}
-	const std::map<std::int32_t, std::uint64_t> &
+	// (bucket index, count), by ascending index.
+	const std::vector<std::pair<std::int32_t, std::uint64_t>> &
 	buckets() const noexcept
 	{
 		return buckets_;
@@ -85,7 +88,10 @@ public:
 private:
 	std::uint64_t count_ = 0;
 	std::uint64_t zeros_ = 0;
-	std::map<std::int32_t, std::uint64_t> buckets_;
+	// A sorted vector, not a std::map: a pattern state holds one sketch per
+	// agent set, and a node per bucket cost 4x the memory and an allocation
+	// each (slow to build and to free).
+	std::vector<std::pair<std::int32_t, std::uint64_t>> buckets_;
 };
 
 } // namespace agentgres::core::stats

@@ -50,14 +50,30 @@ AggregateContext(FunctionCallInfo fcinfo)
 	return context;
 }
 
-// A new state owned by the aggregate context. The owner record is allocated
-// first, so nothing leaks if the C++ allocation throws.
+// The memory a state may hold: work_mem * hash_mem_multiplier, as for a hash
+// aggregate (the state is a hash table of agent sets). No error is raised.
+std::size_t
+MemoryLimit()
+{
+	return get_hash_memory_limit();
+}
+
+void
+CheckInterrupts()
+{
+	PgCall([] { CHECK_FOR_INTERRUPTS(); });
+}
+
+// A new state owned by the aggregate context, with the limits above. The
+// owner record is allocated first, so nothing leaks if the C++ allocation
+// throws.
 Accumulator *
 NewState(MemoryContext context, Accumulator &&initial)
 {
 	auto *owner = static_cast<StateOwner *>(
 	    PgCall([&] { return MemoryContextAllocZero(context, sizeof(StateOwner)); }));
 	owner->state = new Accumulator(std::move(initial));
+	owner->state->SetLimits(MemoryLimit(), CheckInterrupts);
 	owner->callback.func = DeleteState;
 	owner->callback.arg = owner;
 	MemoryContextRegisterResetCallback(context, &owner->callback);
@@ -156,7 +172,8 @@ AGENTGRES_FUNCTION(agentgres_pattern_deserialize)
 	bytea *bytes = PG_GETARG_BYTEA_PP(0);
 
 	// compute (C++)
-	Accumulator *state = NewState(context, Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes)));
+	Accumulator *state =
+	    NewState(context, Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes), MemoryLimit(), CheckInterrupts));
 
 	// emit (PostgreSQL)
 	PG_RETURN_POINTER(state);
@@ -179,15 +196,17 @@ AGENTGRES_FUNCTION(agentgres_pattern_rows)
 		throw core::Error(core::ErrorCode::kInvalidParameterValue, "min_support must be at least 1",
 		                  "min_support was " + std::to_string(min_support) + ".");
 	Accumulator::ValidateMaxSize(max_size);
-	const Accumulator state = Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes));
+	const Accumulator state =
+	    Accumulator::Deserialize(agentgres::pg::VarlenaView(bytes), MemoryLimit(), CheckInterrupts);
 	const std::vector<core::patterns::PatternRow> rows =
-	    state.Rows(static_cast<std::uint64_t>(min_support), max_size, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
+	    state.Rows(static_cast<std::uint64_t>(min_support), max_size, CheckInterrupts);
 
 	// emit (PostgreSQL)
 	PgCall([&] {
 		MemoryContext row_context =
 		    AllocSetContextCreate(CurrentMemoryContext, "agentgres pattern row", ALLOCSET_SMALL_SIZES);
 		for (const core::patterns::PatternRow &row : rows) {
+			CHECK_FOR_INTERRUPTS();
 			MemoryContext caller = MemoryContextSwitchTo(row_context);
 			Datum values[11] = {
 			    row.task_type ? agentgres::pg::TextDatum(*row.task_type) : static_cast<Datum>(0),

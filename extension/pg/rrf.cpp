@@ -5,6 +5,7 @@
 // passed as separate arguments (a VARIADIC bigint[][] would have to be
 // rectangular). Each argument's type is checked against bigint[] here.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/error.hpp"
@@ -13,6 +14,7 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 }
@@ -27,8 +29,8 @@ namespace {
 struct ListArgument {
 	bool is_null;
 	int length;
-	int64 *ids;
-	bool *element_is_null;
+	const int64 *ids;
+	const bool *element_is_null;
 };
 
 struct ListArguments {
@@ -36,23 +38,38 @@ struct ListArguments {
 	ListArgument *lists;
 };
 
-// Reads a one-dimensional bigint[] (or one row of a two-dimensional one).
-ListArgument
-ReadList(Datum *elements, bool *nulls, int length)
+// The elements of a bigint[]: in place when it has no NULLs (int8 elements
+// are stored 8-byte aligned and contiguous), else expanded into palloc'd ids
+// and null flags. No Datum array per element, so the lists cost no more
+// memory than the arguments themselves.
+struct Elements {
+	const int64 *ids;
+	const bool *is_null; // nullptr: no NULLs
+};
+
+Elements
+ReadElements(ArrayType *array, int count)
 {
-	ListArgument list{false, length, static_cast<int64 *>(palloc(sizeof(int64) * (length + 1))),
-	                  static_cast<bool *>(palloc(sizeof(bool) * (length + 1)))};
-	for (int i = 0; i < length; ++i) {
-		list.element_is_null[i] = nulls[i];
-		list.ids[i] = nulls[i] ? 0 : DatumGetInt64(elements[i]);
+	if (ARR_ELEMTYPE(array) != INT8OID)
+		ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("rrf lists must be of type bigint[]"));
+	const auto *data = reinterpret_cast<const int64 *>(ARR_DATA_PTR(array));
+	if (!ARR_HASNULL(array))
+		return {data, nullptr};
+	auto *ids = static_cast<int64 *>(palloc(sizeof(int64) * (count + 1)));
+	auto *is_null = static_cast<bool *>(palloc(sizeof(bool) * (count + 1)));
+	const bits8 *bitmap = ARR_NULLBITMAP(array);
+	for (int i = 0; i < count; ++i) {
+		is_null[i] = (bitmap[i / 8] & (1 << (i % 8))) == 0;
+		ids[i] = is_null[i] ? 0 : *data++;
 	}
-	return list;
+	return {ids, is_null};
 }
 
-void
-Deconstruct(ArrayType *array, Datum **elements, bool **nulls, int *count)
+ListArgument
+Slice(const Elements &elements, int offset, int length)
 {
-	deconstruct_array(array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, elements, nulls, count);
+	return ListArgument{false, length, elements.ids + offset,
+	                    elements.is_null == nullptr ? nullptr : elements.is_null + offset};
 }
 
 // Collects the lists from arguments first..nargs-1 (PostgreSQL calls only).
@@ -71,22 +88,19 @@ CollectLists(FunctionCallInfo fcinfo, int first)
 			ereport(ERROR, errcode(ERRCODE_DATATYPE_MISMATCH),
 			        errmsg("VARIADIC argument of rrf must be of type bigint[], not %s", format_type_be(type)));
 		ArrayType *array = PG_GETARG_ARRAYTYPE_P(first);
-		Datum *elements;
-		bool *nulls;
-		int total;
-		Deconstruct(array, &elements, &nulls, &total);
 		if (ARR_NDIM(array) == 0)
 			return out;
 		if (ARR_NDIM(array) > 2)
 			ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION),
 			        errmsg("VARIADIC argument of rrf must have one or two dimensions"));
+		const int total = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 		const int rows = ARR_NDIM(array) == 1 ? 1 : ARR_DIMS(array)[0];
 		const int width = ARR_NDIM(array) == 1 ? total : ARR_DIMS(array)[1];
+		const Elements elements = ReadElements(array, total);
 		out.count = rows;
-		out.lists = static_cast<ListArgument *>(palloc(sizeof(ListArgument) * rows));
+		out.lists = static_cast<ListArgument *>(palloc(sizeof(ListArgument) * (rows + 1)));
 		for (int r = 0; r < rows; ++r)
-			out.lists[r] = ReadList(elements + static_cast<std::ptrdiff_t>(r) * width,
-			                        nulls + static_cast<std::ptrdiff_t>(r) * width, width);
+			out.lists[r] = Slice(elements, r * width, width);
 		return out;
 	}
 
@@ -107,11 +121,8 @@ CollectLists(FunctionCallInfo fcinfo, int first)
 		if (ARR_NDIM(array) > 1)
 			ereport(ERROR, errcode(ERRCODE_DATA_EXCEPTION),
 			        errmsg("argument %d of rrf must be a one-dimensional array", a + 1));
-		Datum *elements;
-		bool *nulls;
-		int length;
-		Deconstruct(array, &elements, &nulls, &length);
-		list = ReadList(elements, nulls, length);
+		const int length = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+		list = Slice(ReadElements(array, length), 0, length);
 	}
 	return out;
 }
@@ -126,7 +137,9 @@ Fuse(const ListArguments &arguments, int k, const double *weights)
 	for (int i = 0; i < arguments.count; ++i) {
 		const ListArgument &a = arguments.lists[i];
 		const auto length = static_cast<std::size_t>(a.length);
-		lists.push_back(rrf::RankedList{a.is_null, {a.ids, length}, {a.element_is_null, length}});
+		lists.push_back(rrf::RankedList{a.is_null,
+		                                {a.ids, a.ids == nullptr ? 0 : length},
+		                                {a.element_is_null, a.element_is_null == nullptr ? 0 : length}});
 	}
 	std::vector<double> weight_vector;
 	if (weights == nullptr)
@@ -137,23 +150,42 @@ Fuse(const ListArguments &arguments, int k, const double *weights)
 	                 k, [] { PgCall([] { CHECK_FOR_INTERRUPTS(); }); });
 }
 
-// Emits the fused rows into the materialized result set. PostgreSQL phase.
+// The list_ranks array of one row: one element per list, NULL where the id
+// is absent. Built directly from the sparse ranks (a null bitmap and the
+// present ranks only), so a row costs list_count / 8 bytes plus its ranks,
+// not a Datum per list. PostgreSQL phase.
+ArrayType *
+RankArray(std::size_t list_count, std::span<const rrf::ListRankEntry> ranks)
+{
+	const int items = static_cast<int>(list_count);
+	const bool has_nulls = ranks.size() < list_count;
+	const Size data_offset = has_nulls ? ARR_OVERHEAD_WITHNULLS(1, items) : 0;
+	const Size bytes = (has_nulls ? data_offset : ARR_OVERHEAD_NONULLS(1)) + ranks.size() * sizeof(int32);
+	auto *array = static_cast<ArrayType *>(palloc0(bytes)); // a zero bitmap: every element NULL
+	SET_VARSIZE(array, bytes);
+	array->ndim = 1;
+	array->dataoffset = static_cast<int32>(data_offset);
+	array->elemtype = INT4OID;
+	ARR_DIMS(array)[0] = items;
+	ARR_LBOUND(array)[0] = 1;
+	bits8 *bitmap = ARR_NULLBITMAP(array);
+	auto *data = reinterpret_cast<int32 *>(ARR_DATA_PTR(array));
+	for (std::size_t i = 0; i < ranks.size(); ++i) { // ascending list: the data order
+		data[i] = ranks[i].rank;
+		if (bitmap != nullptr)
+			bitmap[ranks[i].list / 8] |= static_cast<bits8>(1 << (ranks[i].list % 8));
+	}
+	return array;
+}
+
+// Emits the fused rows into the materialized result set (which spills to
+// disk beyond work_mem). PostgreSQL phase.
 void
 EmitRows(ReturnSetInfo *result_info, const rrf::FusedRows &fused)
 {
-	const int list_count = static_cast<int>(fused.list_count);
-	Datum *rank_datums = static_cast<Datum *>(palloc(sizeof(Datum) * (list_count + 1)));
-	bool *rank_nulls = static_cast<bool *>(palloc(sizeof(bool) * (list_count + 1)));
 	for (std::size_t row = 0; row < fused.ids.size(); ++row) {
-		for (int l = 0; l < list_count; ++l) {
-			const int32 rank = fused.ListRank(row, static_cast<std::size_t>(l));
-			rank_nulls[l] = rank == 0;
-			rank_datums[l] = Int32GetDatum(rank);
-		}
-		int dims[1] = {list_count};
-		int lower_bounds[1] = {1};
-		ArrayType *ranks = construct_md_array(rank_datums, rank_nulls, 1, dims, lower_bounds, INT4OID, sizeof(int32),
-		                                      true, TYPALIGN_INT);
+		CHECK_FOR_INTERRUPTS();
+		ArrayType *ranks = RankArray(fused.list_count, fused.RowRanks(row));
 		Datum values[4] = {Int64GetDatum(fused.ids[row]), Float8GetDatum(fused.scores[row]),
 		                   Int32GetDatum(static_cast<int32>(row + 1)), PointerGetDatum(ranks)};
 		bool nulls[4] = {false, false, false, false};

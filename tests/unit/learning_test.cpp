@@ -127,6 +127,24 @@ TEST(Model, ExtrapolatesFlatBeyondTenStandardDeviations)
 	}
 }
 
+TEST(Model, RejectsMoreAgentsThanAnExecutionHolds)
+{
+	// The pair features are quadratic in the agents: 10000 names were 50
+	// million features (800 MB, seconds) before the limit.
+	const Model m = Train(Simulated(500, 3)).model;
+	const std::vector<std::string> names(kMaxAgents + 1, "coder");
+	const std::vector<std::string_view> too_many(names.begin(), names.end());
+	const std::vector<std::string_view> most(names.begin(), names.end() - 1);
+	EXPECT_TRUE(std::isfinite(m.PredictSuccess({"code_change", most, 5.0})));
+	try {
+		(void)m.PredictSuccess({"code_change", too_many, 5.0});
+		FAIL() << "no error";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.code(), ErrorCode::kInvalidParameterValue);
+	}
+	EXPECT_THROW((void)m.EstimateDuration({"code_change", too_many, 5.0}), Error);
+}
+
 TEST(Train, ChecksForInterrupts)
 {
 	const TrainingData data = Simulated(3000, 7);

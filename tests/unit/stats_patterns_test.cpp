@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -217,6 +218,91 @@ TEST(Patterns, LargeTeamsAreBounded)
 	// Subsets of the first 16 agents up to size 5, for the type and for all types.
 	const std::size_t per_scope = 16 + 120 + 560 + 1820 + 4368;
 	EXPECT_EQ(a.size(), 2 * per_scope);
+}
+
+// Disjoint 16-agent teams: every execution brings 2 x 6884 new agent sets.
+Accumulator
+ManyTeams(int executions, std::size_t memory_limit, std::function<void()> check_interrupts = {})
+{
+	Accumulator a;
+	a.SetLimits(memory_limit, std::move(check_interrupts));
+	std::vector<std::string> names;
+	for (int e = 0; e < executions; ++e) {
+		names.clear();
+		for (int i = 0; i < 16; ++i)
+			names.push_back("agent" + std::to_string(e * 16 + i));
+		const std::vector<std::string_view> views(names.begin(), names.end());
+		a.Add("t", views, e % 2 == 0, 1.0 + e, "failed on node " + std::to_string(e), 5);
+	}
+	return a;
+}
+
+TEST(PatternLimits, EstimateGrowsWithTheSetsAndStopsAtTheLimit)
+{
+	const Accumulator one = ManyTeams(1, 0);
+	const Accumulator two = ManyTeams(2, 0);
+	// A set costs at least its node; the estimate is linear in the sets held.
+	EXPECT_GE(one.memory_bytes(), one.size() * 64);
+	EXPECT_NEAR(static_cast<double>(two.memory_bytes()), 2.0 * static_cast<double>(one.memory_bytes()),
+	            0.05 * static_cast<double>(two.memory_bytes()));
+
+	// Past the limit: 54000 naming work_mem and what to do, with the state
+	// stopped near the limit (not after the whole input).
+	const std::size_t limit = one.memory_bytes() * 3 / 2;
+	try {
+		(void)ManyTeams(100, limit);
+		FAIL() << "no limit error";
+	} catch (const Error &e) {
+		EXPECT_EQ(e.code(), ErrorCode::kProgramLimitExceeded);
+		EXPECT_STREQ(Sqlstate(e.code()), "54000");
+		EXPECT_NE(std::string(e.what()).find("work_mem"), std::string::npos);
+		EXPECT_NE(e.hint().find("max_size"), std::string::npos);
+		EXPECT_NE(e.hint().find("work_mem"), std::string::npos);
+		EXPECT_NE(e.detail().find(std::to_string(limit / 1024) + " kB"), std::string::npos);
+	}
+	EXPECT_NO_THROW((void)ManyTeams(1, limit));
+}
+
+TEST(PatternLimits, MergeDeserializeAndRowsAreHeldToTheLimit)
+{
+	const Accumulator whole = ManyTeams(2, 0);
+	const std::size_t limit = whole.memory_bytes() * 3 / 4;
+	// Merging two halves into a limited state.
+	Accumulator merged;
+	merged.SetLimits(limit, {});
+	merged.Merge(ManyTeams(1, 0));
+	EXPECT_THROW(
+	    {
+		    Accumulator other = ManyTeams(2, 0);
+		    merged.Merge(other);
+	    },
+	    Error);
+	// Reading back a state larger than the reader's limit.
+	const std::string bytes = whole.Serialize();
+	EXPECT_THROW((void)Accumulator::Deserialize(bytes, limit), Error);
+	const Accumulator read = Accumulator::Deserialize(bytes, 2 * whole.memory_bytes());
+	EXPECT_EQ(read.size(), whole.size());
+	EXPECT_NEAR(static_cast<double>(read.memory_bytes()), static_cast<double>(whole.memory_bytes()),
+	            0.1 * static_cast<double>(whole.memory_bytes()));
+	// The rows of a state are held to its limit too.
+	const Accumulator tight = Accumulator::Deserialize(bytes, whole.memory_bytes() + 1024);
+	EXPECT_THROW((void)tight.Rows(1), Error);
+	EXPECT_EQ(Accumulator::Deserialize(bytes).Rows(1).size(), whole.size());
+}
+
+TEST(PatternLimits, LongLoopsCheckForInterrupts)
+{
+	int calls = 0;
+	const Accumulator a = ManyTeams(4, 0, [&] { ++calls; });
+	EXPECT_GT(calls, 10); // 4 x 13768 updates
+	struct Cancelled {};
+	EXPECT_THROW((void)ManyTeams(4, 0, [] { throw Cancelled{}; }), Cancelled);
+	const std::string bytes = a.Serialize();
+	EXPECT_THROW((void)Accumulator::Deserialize(bytes, 0, [] { throw Cancelled{}; }), Cancelled);
+	EXPECT_THROW((void)a.Rows(1, 5, [] { throw Cancelled{}; }), Cancelled);
+	Accumulator target;
+	target.SetLimits(0, [] { throw Cancelled{}; });
+	EXPECT_THROW(target.Merge(a), Cancelled);
 }
 
 } // namespace

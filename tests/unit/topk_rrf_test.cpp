@@ -130,6 +130,31 @@ TEST(Rrf, ChecksForInterrupts)
 	EXPECT_THROW(rrf::Fuse(lists, weights, 60, [] { throw Cancelled{}; }), Cancelled);
 }
 
+TEST(Rrf, RanksAreSparse)
+{
+	// 2000 lists of 50 distinct ids each: 100000 ids, each in one list. The
+	// ranks held are one per (id, list) of the input, not ids x lists.
+	std::vector<std::vector<std::int64_t>> storage(2000);
+	std::vector<rrf::RankedList> lists;
+	for (std::size_t l = 0; l < storage.size(); ++l) {
+		for (std::int64_t i = 0; i < 50; ++i)
+			storage[l].push_back(static_cast<std::int64_t>(l) * 50 + i);
+		lists.push_back({false, storage[l], {}});
+	}
+	const std::vector<double> weights(lists.size(), 1.0);
+	const auto fused = rrf::Fuse(lists, weights, 60);
+	ASSERT_EQ(fused.ids.size(), 100000u);
+	EXPECT_EQ(fused.rank_entries.size(), 100000u);
+	EXPECT_EQ(fused.rank_begin.size(), 100001u);
+	// Rank 1 of every list ties; ties go to the smaller id: list 0's first.
+	EXPECT_EQ(fused.ids[0], 0);
+	EXPECT_EQ(fused.ListRank(0, 0), 1);
+	EXPECT_EQ(fused.ListRank(0, 1), 0);
+	ASSERT_EQ(fused.RowRanks(1).size(), 1u);
+	EXPECT_EQ(fused.RowRanks(1)[0].list, 1u); // id 50
+	EXPECT_EQ(fused.ids[1], 50);
+}
+
 TEST(Rrf, RejectsBadParameters)
 {
 	EXPECT_THROW(FuseLists({{1}}, {1}, 0), Error);

@@ -68,6 +68,13 @@ FROM predict_success('code_change', ARRAY['planner', 'coder'], 5) AS p,
 SELECT p > 0 AND p < 1 AS p_ok, d > 0 AND d < 'Infinity' AS d_ok
 FROM predict_success('code_change', ARRAY['planner', 'coder'], 1e6) AS p,
      estimate_duration('code_change', ARRAY['planner', 'coder'], 1e6) AS d;
+-- at most 64 agents, as in an execution: the pair features are quadratic (10000
+-- long names took seconds and gigabytes; found by hostile_calls)
+SELECT n, pg_temp.outcome(format('SELECT predict_success(%L, array_fill(%L::text, ARRAY[%s]))', 'code_change', 'coder', n))
+	AS predict_success,
+       pg_temp.outcome(format('SELECT estimate_duration(%L, array_fill(%L::text, ARRAY[%s]))', 'code_change', 'coder', n))
+	AS estimate_duration
+FROM unnest(ARRAY[64, 65, 10000]) AS n;
 ROLLBACK;
 
 -- cancellation: each long-running function stops soon after a 200 ms
@@ -89,10 +96,13 @@ INSERT INTO executions (task_type, agents, success, duration_s)
 SELECT 'team' || g % 5, array(SELECT 'agent' || ((g * 7 + i * 13) % 40) FROM generate_series(1, 12) AS i),
        g % 3 = 0, 1 + g % 100
 FROM generate_series(1, 20000) AS g;
+-- (with work_mem high enough that cancellation, not the memory limit, stops them)
+SET work_mem = '1GB';
 SET statement_timeout = '200ms';
 SELECT pg_temp.cancelled('SELECT count(*) FROM agent_patterns(1, NULL, 5)') AS agent_patterns;
 SELECT pg_temp.cancelled('SELECT refresh_insights(1)') AS refresh_insights;
 RESET statement_timeout;
+RESET work_mem;
 DELETE FROM executions;
 -- rrf: sixteen lists of two million ids (stored uncompressed: quick to build)
 CREATE TEMP TABLE lists (a bigint[], b bigint[]);

@@ -81,6 +81,38 @@ SELECT count(*) AS patterns,
 FROM serial_patterns s FULL JOIN parallel_patterns p
   ON s.task_type IS NOT DISTINCT FROM p.task_type AND s.agents = p.agents;
 
+-- memory: the state is held to work_mem * hash_mem_multiplier, a clear 54000
+-- naming work_mem when it would need more (also for a summary read back, and
+-- in parallel workers), never an unbounded allocation
+CREATE FUNCTION pg_temp.limited(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	message text;
+	hint text;
+BEGIN
+	EXECUTE statement;
+	RETURN 'completed';
+EXCEPTION WHEN program_limit_exceeded THEN
+	GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+	RETURN SQLSTATE || ' | ' || message || ' | ' || hint;
+END $$;
+CREATE TABLE summary AS SELECT pattern_summary(task_type, agents, success, duration_s, error, 3) AS s FROM executions;
+SET work_mem = '64kB';
+SELECT pg_temp.limited('SELECT count(*) FROM agent_patterns(5)') AS agent_patterns;
+SELECT pg_temp.limited('SELECT count(*) FROM pattern_rows((SELECT s FROM summary), 5, 3)') AS pattern_rows;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT pg_temp.limited('SELECT pattern_summary(task_type, agents, success, duration_s, error, 3) FROM executions')
+	AS parallel_summary;
+RESET max_parallel_workers_per_gather;
+RESET min_parallel_table_scan_size;
+RESET parallel_tuple_cost;
+RESET parallel_setup_cost;
+RESET work_mem;
+SELECT pg_temp.limited('SELECT count(*) FROM pattern_rows((SELECT s FROM summary), 5, 3)') AS pattern_rows;
+DROP TABLE summary;
+
 -- the planted bad pair and its characteristic error
 SELECT task_type, agents, n > 1000 AS supported, wilson_high < 0.2 AS bad, top_error
 FROM serial_patterns WHERE agents = ARRAY['coder', 'deployer'] ORDER BY task_type NULLS LAST;

@@ -35,6 +35,13 @@ SELECT id, rank, list_ranks FROM rrf_weighted(60, ARRAY[1, 1, 1], ARRAY[1]::bigi
 -- the VARIADIC array form: the rows of a two-dimensional bigint[] are the lists
 SELECT id, rank, list_ranks FROM rrf(VARIADIC ARRAY[[1, 2, 3], [3, 2, 1]]::bigint[]);
 SELECT id, rank, list_ranks FROM rrf(VARIADIC ARRAY[4, 5]::bigint[]);
+-- with NULL elements in the rows (the lists are read in place from the array)
+SELECT id, rank, list_ranks FROM rrf(VARIADIC ARRAY[[NULL, 1, 2], [2, NULL, 9], [NULL, NULL, 1]]::bigint[]);
+-- 600 lists: list_ranks has 600 elements, NULL except in the lists that rank the id
+SELECT id, rank, array_length(list_ranks, 1) AS lists, list_ranks[1] AS first, list_ranks[300] AS middle,
+       list_ranks[600] AS last, cardinality(array_remove(list_ranks, NULL)) AS ranked
+FROM rrf(VARIADIC (SELECT array_agg(ARRAY[l, 1000 + l % 2]) FROM generate_series(1::bigint, 600) AS l))
+WHERE id IN (1, 300, 1000, 1001) ORDER BY rank;
 SELECT id, rank FROM rrf_weighted(60, ARRAY[1, 3], VARIADIC ARRAY[[1, 2], [2, 1]]::bigint[]);
 
 -- large lists
