@@ -60,8 +60,8 @@ CheckRows(const std::vector<PatternRow> &rows)
 	}
 }
 
-// The state's patterns, and the same after a serialisation round trip.
-void
+// The state's patterns, the same after a serialisation round trip.
+std::vector<PatternRow>
 CheckRoundTrip(const Accumulator &state)
 {
 	const std::vector<PatternRow> rows = state.Rows(0);
@@ -70,6 +70,7 @@ CheckRoundTrip(const Accumulator &state)
 	const Accumulator copy = Accumulator::Deserialize(bytes);
 	FUZZ_CHECK(copy.size() == state.size());
 	FUZZ_CHECK(SameRows(copy.Rows(0), rows));
+	return rows;
 }
 
 // Executions from bytes: a small vocabulary, so that subsets repeat, and at
@@ -128,10 +129,10 @@ LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 		return 0;
 	}
 	const Accumulator state = Build(data + 1, size - 1);
-	CheckRoundTrip(state);
+	const std::vector<PatternRow> once = CheckRoundTrip(state);
 	Accumulator doubled = Accumulator::Deserialize(state.Serialize());
 	doubled.Merge(state);
-	const std::vector<PatternRow> once = state.Rows(0), twice = doubled.Rows(0);
+	const std::vector<PatternRow> twice = doubled.Rows(0);
 	FUZZ_CHECK(once.size() == twice.size());
 	for (std::size_t r = 0; r < once.size(); ++r) {
 		FUZZ_CHECK(once[r].agents == twice[r].agents && once[r].task_type == twice[r].task_type);

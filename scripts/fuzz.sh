@@ -19,7 +19,11 @@ SECONDS_PER_TARGET="${1:-20}"
 shift || true
 BUILD_FUZZ="$AGENTGRES_ROOT/build-fuzz"
 JOBS="$(nproc)"
-ALL_TARGETS=(embedding_text embedding_binary pattern_state model_json config_toml http_request)
+# fuzz/NAME.cpp is the target NAME (CMakeLists.txt builds it as fuzz_NAME).
+ALL_TARGETS=()
+for f in "$AGENTGRES_ROOT"/fuzz/*.cpp; do
+	ALL_TARGETS+=("$(basename "$f" .cpp)")
+done
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 for t in "${TARGETS[@]}"; do
 	[[ -f "$AGENTGRES_ROOT/fuzz/$t.cpp" ]] || die "no fuzz target $t (targets: ${ALL_TARGETS[*]})"
