@@ -86,9 +86,10 @@ install_dependencies() {
 }
 
 # What only the tests need: promtool (from prometheus) checks /metrics,
-# IPC::Run runs PostgreSQL's TAP framework, clang-format checks the style.
+# IPC::Run runs PostgreSQL's TAP framework, clang-format checks the style,
+# clang and libFuzzer build the fuzz targets (scripts/fuzz.sh).
 install_test_dependencies() {
-	install_missing_packages "for the tests" prometheus libipc-run-perl clang-format
+	install_missing_packages "for the tests" prometheus libipc-run-perl clang-format clang-14 libfuzzer-14-dev
 }
 
 # Builds the module the PGXS way and installs it into the server's directories.

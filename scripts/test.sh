@@ -12,6 +12,7 @@
 #      with ASan + UBSan)
 #   6. TAP tests (tests/tap/*.pl, PostgreSQL::Test::Cluster): each on a
 #      cluster of its own that it crashes and restarts
+#   7. the libFuzzer targets (fuzz/*.cpp), 20 s each (scripts/fuzz.sh)
 # and ends with one summary line "N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -129,6 +130,14 @@ if compgen -G "$AGENTGRES_ROOT/tests/tap/*.pl" >/dev/null; then
 	set -e
 	rm -rf "$tap_dir"
 fi
+
+# Every parser and deserialiser under libFuzzer with ASan + UBSan, for a
+# bounded time from its corpus (scripts/fuzz.sh SECONDS runs longer).
+log "fuzzing (scripts/fuzz.sh)"
+set +e
+bash "$AGENTGRES_ROOT/scripts/fuzz.sh" "${AGENTGRES_FUZZ_SECONDS:-20}"
+record "fuzz targets (libFuzzer)" $?
+set -e
 
 log "integration: daemon.sh with agentgresd built with ASan + UBSan"
 set +e

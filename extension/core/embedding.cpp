@@ -1,10 +1,12 @@
 #include "embedding.hpp"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <system_error>
 
 #include "error.hpp"
+#include "utf8.hpp"
 
 namespace agentgres::core::embedding {
 namespace {
@@ -18,7 +20,7 @@ Quoted(std::string_view text)
 {
 	if (text.size() <= kMaxQuotedInput)
 		return "\"" + std::string(text) + "\"";
-	return "\"" + std::string(text.substr(0, kMaxQuotedInput)) + "...\"";
+	return "\"" + std::string(utf8::Prefix(text, kMaxQuotedInput)) + "...\"";
 }
 
 [[noreturn]] void
@@ -32,6 +34,22 @@ bool
 IsSpace(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::uint32_t
+ReadBigEndian(const char *p, std::size_t bytes) noexcept
+{
+	std::uint32_t v = 0;
+	for (std::size_t i = 0; i < bytes; ++i)
+		v = (v << 8) | static_cast<unsigned char>(p[i]);
+	return v;
+}
+
+void
+AppendBigEndian(std::string &out, std::uint32_t v, std::size_t bytes)
+{
+	for (std::size_t i = bytes; i-- > 0;)
+		out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
 const char *
@@ -166,6 +184,42 @@ FormatText(std::span<const float> values)
 		out.append(buffer, ptr);
 	}
 	out.push_back(']');
+	return out;
+}
+
+std::vector<float>
+ParseBinary(std::string_view bytes, std::size_t &consumed)
+{
+	const auto too_short = [] { return Error(ErrorCode::kProtocolViolation, "insufficient data left in message"); };
+	if (bytes.size() < kBinaryHeaderSize)
+		throw too_short();
+	const auto dims = static_cast<std::int16_t>(ReadBigEndian(bytes.data(), 2));
+	const auto reserved = static_cast<std::int16_t>(ReadBigEndian(bytes.data() + 2, 2));
+	// The count is checked before the size it implies is allocated or read.
+	CheckDimensions(dims);
+	if (reserved != 0)
+		throw Error(ErrorCode::kInvalidParameterValue, "reserved field of embedding must be zero",
+		            "The binary form of embedding has a reserved int16 after the dimension count.");
+	const auto n = static_cast<std::size_t>(dims);
+	if (bytes.size() - kBinaryHeaderSize < n * sizeof(float))
+		throw too_short();
+	std::vector<float> values(n);
+	for (std::size_t i = 0; i < n; ++i)
+		values[i] = std::bit_cast<float>(ReadBigEndian(bytes.data() + kBinaryHeaderSize + i * 4, 4));
+	CheckFinite(values);
+	consumed = kBinaryHeaderSize + n * sizeof(float);
+	return values;
+}
+
+std::string
+FormatBinary(std::span<const float> values)
+{
+	std::string out;
+	out.reserve(kBinaryHeaderSize + values.size() * sizeof(float));
+	AppendBigEndian(out, static_cast<std::uint32_t>(values.size()), 2);
+	AppendBigEndian(out, 0, 2);
+	for (float v : values)
+		AppendBigEndian(out, std::bit_cast<std::uint32_t>(v), 4);
 	return out;
 }
 

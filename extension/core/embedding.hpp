@@ -26,6 +26,20 @@ std::vector<float> ParseText(std::string_view text);
 // Formats the shortest text that parses back to exactly the same floats.
 std::string FormatText(std::span<const float> values);
 
+// The binary form (embedding_send and embedding_recv, the same as pgvector's):
+// int16 dimensions, int16 reserved (zero), then the float4 elements, all in
+// network byte order.
+inline constexpr std::size_t kBinaryHeaderSize = 4;
+
+// Decodes one value from the front of bytes and sets consumed to the bytes it
+// read (what follows is the caller's to reject). Throws Error with 08P01 when
+// bytes end early, 22000 or 54000 for a bad dimension count, 22023 for a
+// reserved field that is not zero, 22000 for NaN or infinity.
+std::vector<float> ParseBinary(std::string_view bytes, std::size_t &consumed);
+
+// The binary form of values; ParseBinary reads it back bit for bit.
+std::string FormatBinary(std::span<const float> values);
+
 // Throws unless 1 <= dims <= kMaxDimensions.
 void CheckDimensions(std::int64_t dims);
 

@@ -8,6 +8,8 @@ Sqlstate(ErrorCode code) noexcept
 	switch (code) {
 	case ErrorCode::kInvalidTextRepresentation:
 		return "22P02";
+	case ErrorCode::kProtocolViolation:
+		return "08P01";
 	case ErrorCode::kDataException:
 		return "22000";
 	case ErrorCode::kNumericValueOutOfRange:

@@ -16,6 +16,7 @@ namespace agentgres::core {
 
 enum class ErrorCode {
 	kInvalidTextRepresentation, // 22P02
+	kProtocolViolation,         // 08P01 (binary input too short, as PostgreSQL's pq_getmsg*)
 	kDataException,             // 22000
 	kNumericValueOutOfRange,    // 22003
 	kNullValueNotAllowed,       // 22004

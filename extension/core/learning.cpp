@@ -426,11 +426,19 @@ Model::FromJson(std::string_view json)
 	nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
 	if (j.is_discarded() || !j.is_object())
 		throw bad("It is not a JSON object.");
+	// nlohmann's get<int>() of a float casts it, which is undefined behaviour
+	// when it does not fit ("format": 1e308, found by fuzz/model_json.cpp).
+	const auto integer = [&](const char *key) {
+		const nlohmann::json &v = j.at(key);
+		if (!v.is_number_integer())
+			throw bad(std::string("Its field \"") + key + "\" is not an integer.");
+		return v.get<std::int64_t>();
+	};
 	try {
-		if (j.at("format").get<int>() != kModelFormat)
+		if (integer("format") != kModelFormat)
 			throw bad("It was written in another format; train it again.");
-		if (j.at("pair_buckets").get<std::uint32_t>() != FeatureSpace::kPairBuckets ||
-		    j.at("type_agent_buckets").get<std::uint32_t>() != FeatureSpace::kTypeAgentBuckets)
+		if (integer("pair_buckets") != FeatureSpace::kPairBuckets ||
+		    integer("type_agent_buckets") != FeatureSpace::kTypeAgentBuckets)
 			throw bad("Its feature layout differs from this version; train it again.");
 		Model m;
 		m.space = FeatureSpace(j.at("task_types").get<std::vector<std::string>>(),

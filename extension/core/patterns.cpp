@@ -519,8 +519,10 @@ Accumulator::Rows(std::uint64_t min_support, int max_size, const std::function<v
 	}
 	std::sort(rows.begin(), rows.end(), [](const PatternRow &a, const PatternRow &b) {
 		// Task types by name, the all-types rows last; then smaller sets first.
+		// Views, not copies: the comparison runs O(n log n) times.
 		const auto rank = [](const PatternRow &r) {
-			return std::make_tuple(!r.task_type.has_value(), r.task_type.value_or(""), r.agents.size());
+			return std::make_tuple(!r.task_type.has_value(),
+			                       r.task_type ? std::string_view(*r.task_type) : std::string_view(), r.agents.size());
 		};
 		return rank(a) != rank(b) ? rank(a) < rank(b) : a.agents < b.agents;
 	});

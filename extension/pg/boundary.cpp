@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 
 #include "boundary.hpp"
 
@@ -18,10 +19,11 @@ struct PendingError {
 	char hint[512] = "";
 };
 
+// Cut at a character boundary: the server and client read these as UTF-8.
 void
 CopyTruncated(char *destination, std::size_t capacity, const char *source) noexcept
 {
-	const std::size_t length = strnlen(source, capacity - 1);
+	const std::size_t length = core::utf8::PrefixLength({source, strnlen(source, capacity)}, capacity - 1);
 	std::memcpy(destination, source, length);
 	destination[length] = '\0';
 }

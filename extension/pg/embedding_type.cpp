@@ -160,28 +160,20 @@ AGENTGRES_FUNCTION(agentgres_embedding_typmod_out)
 	PG_RETURN_CSTRING(typmod < 0 ? pstrdup("") : psprintf("(%d)", typmod));
 }
 
-// embedding_recv(internal, oid, integer): int16 dims, int16 reserved, float4s.
+// embedding_recv(internal, oid, integer): the binary form (core/embedding.hpp).
 AGENTGRES_FUNCTION(agentgres_embedding_recv)
 {
-	// fetch (PostgreSQL): the header, checked before the size it implies is
-	// allocated, then the elements straight into the result (pq_getmsgfloat4
-	// errors on short input; no C++ object is alive here)
+	// fetch (PostgreSQL)
 	StringInfo buffer = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
 	const int32 typmod = PG_GETARG_INT32(2);
-	const int16 dims = static_cast<int16>(pq_getmsgint(buffer, 2));
-	const int16 reserved = static_cast<int16>(pq_getmsgint(buffer, 2));
-	emb::CheckDimensions(dims);
-	if (reserved != 0)
-		throw core::Error(core::ErrorCode::kInvalidParameterValue, "reserved field of embedding must be zero",
-		                  "The binary form of embedding has a reserved int16 after the dimension count.");
-	emb::CheckTypmod(typmod, static_cast<std::size_t>(dims));
-	EmbeddingHeader *e = NewEmbedding(static_cast<std::size_t>(dims));
-	float *values = EmbeddingValues(e);
-	for (int16 i = 0; i < dims; ++i)
-		values[i] = pq_getmsgfloat4(buffer);
+	const std::string_view bytes(buffer->data + buffer->cursor, static_cast<std::size_t>(buffer->len - buffer->cursor));
 
-	// compute (C++)
-	emb::CheckFinite(EmbeddingSpan(e));
+	// compute (C++), into the result (allocated without a longjmp). The
+	// caller rejects bytes left unread.
+	std::size_t consumed = 0;
+	const std::vector<float> values = emb::ParseBinary(bytes, consumed);
+	EmbeddingHeader *e = FromFloats(values, typmod);
+	buffer->cursor += static_cast<int>(consumed);
 
 	// emit (PostgreSQL)
 	PG_RETURN_POINTER(e);
@@ -190,16 +182,17 @@ AGENTGRES_FUNCTION(agentgres_embedding_recv)
 // embedding_send(embedding)
 AGENTGRES_FUNCTION(agentgres_embedding_send)
 {
-	// fetch, then emit (PostgreSQL): the binary form is the stored form
+	// fetch (PostgreSQL)
 	EmbeddingHeader *e = EmbeddingArg(fcinfo, 0);
-	StringInfoData buffer;
-	pq_begintypsend(&buffer);
-	pq_sendint16(&buffer, e->dims);
-	pq_sendint16(&buffer, e->reserved);
-	const float *values = EmbeddingValues(e);
-	for (int16 i = 0; i < e->dims; ++i)
-		pq_sendfloat4(&buffer, values[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buffer));
+
+	// compute (C++), copied out without a longjmp while bytes is alive
+	const std::string bytes = emb::FormatBinary(EmbeddingSpan(e));
+	auto *result = static_cast<bytea *>(AllocOrThrow(VARHDRSZ + bytes.size()));
+	SET_VARSIZE(result, VARHDRSZ + bytes.size());
+	std::memcpy(VARDATA(result), bytes.data(), bytes.size());
+
+	// emit (PostgreSQL)
+	PG_RETURN_BYTEA_P(result);
 }
 
 // embedding(embedding, integer, boolean): the typmod coercion cast.

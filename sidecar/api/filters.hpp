@@ -3,6 +3,7 @@
 // with an error that names what is valid.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -29,5 +30,19 @@ inline constexpr int kMaxLimit = 1000;
 std::string CheckState(std::string_view noun, const std::vector<std::string> &valid, std::string_view value);
 // An integer from 1 to kMaxLimit; else BadRequest.
 int ParseLimit(std::string_view text);
+
+// The query of a list endpoint (/api/jobs, ...), as the HTTP server decoded
+// it: ?state= (one of `valid`) and ?limit= (default 100), each at most once,
+// nothing else; else BadRequest.
+struct ListQuery {
+	std::optional<std::string> state;
+	int limit = 100;
+};
+ListQuery ParseListQuery(const std::multimap<std::string, std::string> &params, std::string_view noun,
+                         const std::vector<std::string> &valid);
+
+// The JSON body of an error answer, {"error": message}. Quoted parameters may
+// hold any byte: what is not UTF-8 becomes U+FFFD rather than an exception.
+std::string ErrorBody(std::string_view message);
 
 } // namespace agentgres::sidecar::api

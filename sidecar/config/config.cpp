@@ -111,7 +111,8 @@ OtherEnvironmentNames()
 	    "AGENTGRES_CONFIG", // the configuration file (the command line)
 	    // the project's scripts and tests, not agentgresd
 	    "AGENTGRES_ROOT", "AGENTGRES_PGPORT", "AGENTGRES_DB", "AGENTGRES_PGDATA", "AGENTGRES_TEST_PGPORT",
-	    "AGENTGRES_TEST_HTTP_PORT", "AGENTGRES_BENCH_PGPORT", "AGENTGRES_SIFTSMALL", "AGENTGRES_PGXS_FLAGS"};
+	    "AGENTGRES_TEST_HTTP_PORT", "AGENTGRES_BENCH_PGPORT", "AGENTGRES_SIFTSMALL", "AGENTGRES_PGXS_FLAGS",
+	    "AGENTGRES_FUZZ_SECONDS"};
 	return names;
 }
 
@@ -242,6 +243,65 @@ Config::Validate() const
 		    ") must exceed \"agents.heartbeat.interval_s\" (" + text::Number(agents_heartbeat_interval_s) + ")");
 }
 
+namespace {
+
+// Sets every key of a parsed file; unknown keys and bad values throw.
+void
+ApplyToml(Config &c, const toml::table &table, const std::string &origin)
+{
+	// Every key in the file must be a known setting: a typo in a file is an
+	// error (with a did-you-mean), not silently a default.
+	std::function<void(const toml::table &, const std::string &)> walk = [&](const toml::table &t,
+	                                                                         const std::string &prefix) {
+		for (const auto &[key, node] : t) {
+			const std::string full = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+			if (const toml::table *sub = node.as_table()) {
+				walk(*sub, full);
+				continue;
+			}
+			if (FindSetting(full) == nullptr)
+				throw std::runtime_error("unknown setting " + Quoted(full) + " in " + Quoted(origin) +
+				                         DidYouMean(text::Nearest(full, Paths())));
+			std::string value;
+			if (node.is_string())
+				value = *node.value<std::string>();
+			else if (node.is_boolean())
+				value = *node.value<bool>() ? "true" : "false";
+			else if (node.is_integer())
+				value = std::to_string(*node.value<std::int64_t>());
+			else if (node.is_floating_point())
+				value = text::Number(*node.value<double>()); // exact: no rounding to 6 decimals
+			else
+				throw std::runtime_error(
+				    "setting " + Quoted(full) + " in " + Quoted(origin) + " has an unsupported type");
+			try {
+				c.Set(full, value, Source::kFile);
+			} catch (const std::runtime_error &e) {
+				throw std::runtime_error(std::string(e.what()) + " in " + Quoted(origin));
+			}
+		}
+	};
+	walk(table, "");
+}
+
+} // namespace
+
+Config
+Config::FromToml(std::string_view text, const std::string &origin)
+{
+	Config c;
+	toml::table table;
+	try {
+		table = toml::parse(text, origin);
+	} catch (const toml::parse_error &e) {
+		throw std::runtime_error(
+		    "could not read configuration " + Quoted(origin) + ": " + std::string(e.description()));
+	}
+	ApplyToml(c, table, origin);
+	c.Validate();
+	return c;
+}
+
 Config
 Config::Load(const std::string &path)
 {
@@ -254,40 +314,7 @@ Config::Load(const std::string &path)
 			throw std::runtime_error(
 			    "could not read configuration file " + Quoted(path) + ": " + std::string(e.description()));
 		}
-		// Every key in the file must be a known setting: a typo in a file
-		// is an error (with a did-you-mean), not silently a default.
-		std::function<void(const toml::table &, const std::string &)> walk =
-		    [&](const toml::table &t, const std::string &prefix) {
-			    for (const auto &[key, node] : t) {
-				    const std::string full = prefix.empty() ? std::string(key.str())
-				                                            : prefix + "." + std::string(key.str());
-				    if (const toml::table *sub = node.as_table()) {
-					    walk(*sub, full);
-					    continue;
-				    }
-				    if (FindSetting(full) == nullptr)
-					    throw std::runtime_error("unknown setting " + Quoted(full) + " in " + Quoted(path) +
-					                             DidYouMean(text::Nearest(full, Paths())));
-				    std::string value;
-				    if (node.is_string())
-					    value = *node.value<std::string>();
-				    else if (node.is_boolean())
-					    value = *node.value<bool>() ? "true" : "false";
-				    else if (node.is_integer())
-					    value = std::to_string(*node.value<std::int64_t>());
-				    else if (node.is_floating_point())
-					    value = text::Number(*node.value<double>()); // exact: no rounding to 6 decimals
-				    else
-					    throw std::runtime_error(
-					        "setting " + Quoted(full) + " in " + Quoted(path) + " has an unsupported type");
-				    try {
-					    c.Set(full, value, Source::kFile);
-				    } catch (const std::runtime_error &e) {
-					    throw std::runtime_error(std::string(e.what()) + " in " + Quoted(path));
-				    }
-			    }
-		    };
-		walk(table, "");
+		ApplyToml(c, table, path);
 		c.file_ = path;
 	}
 

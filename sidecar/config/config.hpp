@@ -132,6 +132,9 @@ public:
 	// Throws std::runtime_error with a clear message on a bad file or value.
 	// Unknown AGENTGRES_* variables are not errors but warnings().
 	static Config Load(const std::string &path);
+	// Defaults, then the TOML text (origin names it in messages), validated;
+	// the environment is not read. Throws std::runtime_error like Load.
+	static Config FromToml(std::string_view text, const std::string &origin);
 
 	// Parses text as the setting's type and checks its range; throws.
 	void Set(std::string_view path, std::string_view text, Source source);

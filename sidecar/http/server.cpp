@@ -149,7 +149,7 @@ void
 JsonError(httplib::Response &res, int status, const std::string &message)
 {
 	res.status = status;
-	res.set_content(nlohmann::json({{"error", message}}).dump(), "application/json");
+	res.set_content(api::ErrorBody(message), "application/json");
 }
 
 using Clock = std::chrono::steady_clock;
@@ -733,14 +733,9 @@ HttpServer::Impl::Routes()
 	auto api = [this](const char *noun, const std::vector<std::string> &states, const std::string &sql) {
 		return [this, noun, &states, sql](const httplib::Request &req, httplib::Response &res) {
 			try {
-				for (const auto &[name, value] : req.params)
-					if (name != "state" && name != "limit")
-						throw api::BadRequest(
-						    "unknown parameter \"" + name.substr(0, 64) + "\"; parameters are state and limit");
-				const db::Param state = req.has_param("state")
-				                            ? db::Param(api::CheckState(noun, states, req.get_param_value("state")))
-				                            : db::Param();
-				const int limit = req.has_param("limit") ? api::ParseLimit(req.get_param_value("limit")) : 100;
+				const api::ListQuery query = api::ParseListQuery(req.params, noun, states);
+				const db::Param state = query.state ? db::Param(*query.state) : db::Param();
+				const int limit = query.limit;
 				res.set_content(QueryJson(sql, {state, std::to_string(limit)}), "application/json");
 			} catch (const api::BadRequest &e) {
 				JsonError(res, 400, e.what());

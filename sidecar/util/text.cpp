@@ -83,6 +83,10 @@ Nearest(std::string_view word, const std::vector<std::string> &candidates)
 	std::string best;
 	std::size_t best_distance = 3;
 	for (const std::string &c : candidates) {
+		// The distance is at least the difference in length: a long word
+		// (a key of a hostile file) costs nothing against short candidates.
+		if (c.size() + 2 < word.size() || word.size() + 2 < c.size())
+			continue;
 		const std::size_t d = EditDistance(word, c);
 		if (d < best_distance && d * 3 < std::max<std::size_t>(word.size(), 1)) {
 			best = c;

@@ -45,6 +45,12 @@ AGENTGRES_FUNCTION(agentgres_test_throw)
 		                  "Hint sentence.");
 	if (kind == "limit")
 		throw core::Error(core::ErrorCode::kProgramLimitExceeded, "kernel limit exceeded");
+	// Message, detail and hint longer than the boundary's buffers (1024, 1024
+	// and 512 bytes with their NULs), each with a 2-, 3- or 4-byte character
+	// straddling the cut.
+	if (kind == "multibyte")
+		throw core::Error(core::ErrorCode::kDataException, std::string(1022, 'm') + "é tail",
+		                  std::string(1021, 'd') + "€ tail", std::string(509, 'h') + "😀 tail");
 	if (kind == "bad_alloc")
 		throw std::bad_alloc();
 	if (kind == "std")

@@ -92,6 +92,56 @@ TEST(FormatText, IsShortest)
 	EXPECT_EQ(FormatText(std::vector<float>{1, 0.1f, -2.5f, 1e20f}), "[1,0.1,-2.5,1e+20]");
 }
 
+TEST(Binary, LayoutIsPgvectorsInNetworkOrder)
+{
+	const std::vector<float> values = {1.0f, -2.5f};
+	const std::string bytes = FormatBinary(values);
+	EXPECT_EQ(bytes, std::string("\x00\x02\x00\x00\x3f\x80\x00\x00\xc0\x20\x00\x00", 12));
+	std::size_t consumed = 0;
+	EXPECT_EQ(ParseBinary(bytes, consumed), values);
+	EXPECT_EQ(consumed, bytes.size());
+	// Bytes after the value are left to the caller (PostgreSQL rejects them).
+	EXPECT_EQ(ParseBinary(bytes + "xyz", consumed), values);
+	EXPECT_EQ(consumed, bytes.size());
+}
+
+TEST(Binary, RejectsBadInputWithTheRecvSqlstates)
+{
+	const auto code = [](const std::string &bytes) {
+		std::size_t consumed = 0;
+		try {
+			ParseBinary(bytes, consumed);
+		} catch (const Error &e) {
+			return e.code();
+		}
+		ADD_FAILURE() << "no error";
+		return ErrorCode::kInternalError;
+	};
+	EXPECT_EQ(code(""), ErrorCode::kProtocolViolation);
+	EXPECT_EQ(code(std::string("\x00\x01", 2)), ErrorCode::kProtocolViolation);
+	EXPECT_EQ(code(std::string("\x00\x03\x00\x00\x3f\x80\x00\x00", 8)), ErrorCode::kProtocolViolation);
+	EXPECT_EQ(code(std::string("\x00\x00\x00\x00", 4)), ErrorCode::kDataException);
+	EXPECT_EQ(code(std::string("\xff\xff\x00\x00", 4)), ErrorCode::kDataException);
+	EXPECT_EQ(code(std::string("\x3e\x81\x00\x00", 4)), ErrorCode::kProgramLimitExceeded);
+	EXPECT_EQ(code(std::string("\x00\x01\x00\x01\x3f\x80\x00\x00", 8)), ErrorCode::kInvalidParameterValue);
+	EXPECT_EQ(code(std::string("\x00\x01\x00\x00\x7f\xc0\x00\x00", 8)), ErrorCode::kDataException);
+	EXPECT_EQ(code(std::string("\x00\x01\x00\x00\x7f\x80\x00\x00", 8)), ErrorCode::kDataException);
+	EXPECT_STREQ(Sqlstate(ErrorCode::kProtocolViolation), "08P01");
+}
+
+TEST(ParseText, QuotesACutThatIsValidUtf8)
+{
+	// 119 ASCII bytes then 2-byte characters: the 120-byte quote would end
+	// inside the first one.
+	try {
+		ParseText("[" + std::string(118, 'x') + "ééé");
+		FAIL();
+	} catch (const Error &e) {
+		const std::string message = e.what();
+		EXPECT_NE(message.find("\"[" + std::string(118, 'x') + "...\""), std::string::npos) << message;
+	}
+}
+
 TEST(Validation, TypmodAndDimensions)
 {
 	EXPECT_NO_THROW(CheckTypmod(-1, 5));

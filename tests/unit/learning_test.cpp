@@ -186,6 +186,27 @@ TEST(Model, RejectsDocumentsThatAreNotModels)
 	EXPECT_THROW(Model::FromJson(j.dump()), Error);
 }
 
+// Numbers that do not fit the integer fields are rejected, not cast (a
+// double-to-int cast out of range is undefined behaviour: UBSan aborted on
+// fuzz/corpus/model_json/crash_format_1e308).
+TEST(Model, RejectsIntegerFieldsThatAreNotIntegers)
+{
+	const std::string good = Train(Simulated(500, 5)).model.ToJson();
+	for (const char *field : {"format", "pair_buckets", "type_agent_buckets"}) {
+		for (const char *value : {"1e308", "-1e308", "1.0", "1.5", "\"1\"", "18446744073709551616"}) {
+			nlohmann::json j = nlohmann::json::parse(good);
+			j[field] = nlohmann::json::parse(value);
+			try {
+				Model::FromJson(j.dump());
+				ADD_FAILURE() << field << " = " << value;
+			} catch (const Error &e) {
+				EXPECT_EQ(e.code(), ErrorCode::kInvalidParameterValue) << field << " = " << value;
+			}
+		}
+	}
+	EXPECT_THROW(Model::FromJson(R"({"format":1e308,"complexittd":2.0,"dure_agent_buckets":26})"), Error);
+}
+
 TEST(Sigmoid, IsStableAtTheExtremes)
 {
 	EXPECT_DOUBLE_EQ(Sigmoid(0), 0.5);

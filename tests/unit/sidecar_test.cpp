@@ -104,6 +104,26 @@ TEST(Config, RejectsUnknownSettingsBadValuesAndBadFiles)
 	EXPECT_EQ(EnvironmentName("agents.worker.lease_s"), "AGENTGRES_AGENTS_WORKER_LEASE_S");
 }
 
+TEST(Config, FromTomlIsLoadWithoutTheEnvironment)
+{
+	setenv("AGENTGRES_LOG_LEVEL", "error", 1);
+	const Config c = Config::FromToml("[log]\nformat = \"json\"\n[agents.worker]\nconcurrency = 3\n", "text.toml");
+	unsetenv("AGENTGRES_LOG_LEVEL");
+	EXPECT_EQ(c.log_format, "json");
+	EXPECT_EQ(c.log_level, "info");
+	EXPECT_EQ(c.agents_worker_concurrency, 3);
+	try {
+		Config::FromToml("[log]\nlevl = 1\n", "text.toml");
+		FAIL();
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("unknown setting \"log.levl\" in \"text.toml\""), std::string::npos);
+	}
+	EXPECT_THROW(Config::FromToml("a = [", "text.toml"), std::runtime_error);
+	// Validation runs as in Load.
+	EXPECT_THROW(Config::FromToml("[agents.heartbeat]\nstale_after_s = 5\ninterval_s = 10\n", "t.toml"),
+	             std::runtime_error);
+}
+
 TEST(Config, RangesComeFromTheTable)
 {
 	Config c = Config::Load("");
@@ -284,6 +304,48 @@ TEST(Filters, StatesAndLimits)
 	}
 }
 
+TEST(Filters, ListQueries)
+{
+	const auto parse = [](const httplib::Params &params) {
+		return api::ParseListQuery(params, "job state", api::JobStates());
+	};
+	EXPECT_EQ(parse({}).limit, 100);
+	EXPECT_FALSE(parse({}).state);
+	const api::ListQuery q = parse({{"state", "dead"}, {"limit", "7"}});
+	EXPECT_EQ(q.state, "dead");
+	EXPECT_EQ(q.limit, 7);
+	EXPECT_THROW(parse({{"stat", "dead"}}), api::BadRequest);
+	EXPECT_THROW(parse({{"state", "dead"}, {"state", "done"}}), api::BadRequest);
+	EXPECT_THROW(parse({{"limit", "5"}, {"limit", "6"}}), api::BadRequest);
+}
+
+// A quoted parameter is cut on a character boundary, and bytes that are not
+// UTF-8 do not make the error body throw (an invariant of
+// fuzz/http_request.cpp: nlohmann's dump() threw type_error 316, and the
+// client got 500 instead of 400).
+TEST(Filters, ErrorBodiesAreValidJsonWhateverWasSent)
+{
+	for (const std::string &state : {std::string(63, 'a') + "é", std::string("\xff\xfe"), std::string(200, '\xc3')}) {
+		std::string body;
+		try {
+			api::CheckState("job state", api::JobStates(), state);
+			FAIL();
+		} catch (const api::BadRequest &e) {
+			EXPECT_NO_THROW(body = api::ErrorBody(e.what()));
+		}
+		const auto parsed = nlohmann::json::parse(body, nullptr, false);
+		ASSERT_FALSE(parsed.is_discarded()) << body;
+		EXPECT_NE(parsed["error"].get<std::string>().find("unknown job state"), std::string::npos);
+	}
+	EXPECT_EQ(api::ErrorBody("plain"), "{\"error\":\"plain\"}");
+	try {
+		api::CheckState("job state", api::JobStates(), std::string(63, 'a') + "é");
+	} catch (const api::BadRequest &e) {
+		// The 64-byte quote would end inside é: the character is left out.
+		EXPECT_NE(std::string(e.what()).find("\"" + std::string(63, 'a') + "\""), std::string::npos) << e.what();
+	}
+}
+
 TEST(Health, OneMeaningOfHealthy)
 {
 	const auto judge = [](const char *system, const std::string &db_error = "", std::vector<std::string> failed = {}) {
@@ -373,9 +435,10 @@ TEST(HttpServer, AnswersWithoutTheDatabase)
 	EXPECT_EQ(r->status, 405);
 	EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
 	EXPECT_TRUE(json(r).contains("error"));
-	for (const char *query : {"/api/jobs?state=bogus", "/api/jobs?state=", "/api/jobs?limit=", "/api/jobs?limit=abc",
-	                          "/api/jobs?limit=99999999999", "/api/jobs?limit=-1", "/api/agents?state=failing",
-	                          "/api/alerts?state=closed", "/api/jobs?stat=queued"}) {
+	for (const char *query :
+	     {"/api/jobs?state=bogus", "/api/jobs?state=", "/api/jobs?limit=", "/api/jobs?limit=abc",
+	      "/api/jobs?limit=99999999999", "/api/jobs?limit=-1", "/api/agents?state=failing", "/api/alerts?state=closed",
+	      "/api/jobs?stat=queued", "/api/jobs?state=%FF", "/api/jobs?state=queued&state=done"}) {
 		r = client.Get(query);
 		ASSERT_TRUE(r) << query;
 		EXPECT_EQ(r->status, 400) << query;
