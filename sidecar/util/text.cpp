@@ -15,8 +15,12 @@ Number(double v)
 		return "NaN";
 	// The shortest form that reads back exactly (0.0005, not
 	// 0.00050000000000000001; 300, not 3e+02).
+	// Whole numbers print in full (1048576, not 1.048576e+06: general
+	// switches to an exponent past six digits).
+	const auto format =
+	    std::trunc(v) == v && std::fabs(v) < 1e15 ? std::chars_format::fixed : std::chars_format::general;
 	char buffer[40];
-	const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::general);
+	const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, v, format);
 	return std::string(buffer, error == std::errc() ? end : buffer);
 }
 

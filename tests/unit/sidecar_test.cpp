@@ -249,6 +249,9 @@ TEST(Text, NumbersDurationsAndNearMisses)
 	EXPECT_EQ(text::Number(0.25), "0.25");
 	EXPECT_EQ(text::Number(0.0005), "0.0005");
 	EXPECT_EQ(text::Number(300), "300");
+	EXPECT_EQ(text::Number(1048576), "1048576"); // a KiB limit, not 1.048576e+06
+	EXPECT_EQ(text::Number(2147483647), "2147483647");
+	EXPECT_EQ(text::Number(1e15), "1e+15");
 	EXPECT_EQ(text::Number(0.1), "0.1");
 	EXPECT_EQ(text::Number(1e300), "1e+300");
 	EXPECT_EQ(text::Number(1.0 / 0.0), "+Inf");
