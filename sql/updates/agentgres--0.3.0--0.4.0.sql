@@ -938,98 +938,62 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentgres TO agentg
 -- Functions. Pure computations (the embedding type, distances, rank fusion,
 -- statistics helpers, the simulator's generator, top_k, which checks the
 -- caller's privileges on the table it searches) stay executable by PUBLIC.
--- Everything that reads or changes the extension's tables is granted to the
--- group that needs it and revoked from PUBLIC.
-REVOKE EXECUTE ON FUNCTION
-	agentgres.learning_settings_replace(),
-	agentgres.enable_pgvector_interop(),
-	agentgres.disable_pgvector_interop(),
-	-- reader
-	agentgres.learning_mode(),
-	agentgres.predict_success(text, text[], double precision, text),
-	agentgres.estimate_duration(text, text[], double precision, text),
-	agentgres.recommend_agents(text, double precision, integer, integer),
-	agentgres.agent_patterns(integer, timestamptz, integer),
-	agentgres.experiment_results(text),
-	agentgres.stale_agents(interval),
-	agentgres.system_health(interval),
-	agentgres.statistics(),
-	-- agent
-	agentgres.log_event(text, text, text, jsonb),
-	agentgres.register_agent(text, text, jsonb),
-	agentgres.update_agent_config(text, jsonb, text),
-	agentgres.rollback_agent(text, integer),
-	agentgres.set_agent_status(text, text, text, text, integer),
-	agentgres.heartbeat(text, text, jsonb),
-	agentgres.record_metric(text, text, double precision, jsonb),
-	agentgres.record_execution(text, text[], boolean, double precision, double precision, text, integer, jsonb, text),
-	agentgres.begin_task(text, double precision, text[]),
-	agentgres.finish_task(text, boolean, text, integer, jsonb, text[]),
-	agentgres.assign_variant(text, text),
-	agentgres.enqueue(text, jsonb, integer, timestamptz, integer),
-	agentgres.claim_jobs(text, text[], integer, interval),
-	agentgres.renew_lease(bigint, text, interval),
-	agentgres.complete_job(bigint, text, jsonb),
-	agentgres.fail_job(bigint, text, text, boolean),
-	agentgres.release_job(bigint, text),
-	agentgres.cancel_job(bigint),
-	-- admin
-	agentgres.set_learning_mode(text),
-	agentgres.train_success_model(text, integer, double precision),
-	agentgres.refresh_insights(integer, double precision),
-	agentgres.simulate_executions(text, integer, bigint),
-	agentgres.raise_alert(text, text, text, text, jsonb),
-	agentgres.resolve_alert(text, text),
-	agentgres.ack_alert(bigint, text),
-	agentgres.rollup_metrics(),
-	agentgres.purge_history(interval),
-	agentgres.set_loop_status(text, text, text, text, text, integer),
-	agentgres.loop_heartbeat(text, text, jsonb)
-FROM PUBLIC;
-
-GRANT EXECUTE ON FUNCTION
-	agentgres.learning_mode(),
-	agentgres.predict_success(text, text[], double precision, text),
-	agentgres.estimate_duration(text, text[], double precision, text),
-	agentgres.recommend_agents(text, double precision, integer, integer),
-	agentgres.agent_patterns(integer, timestamptz, integer),
-	agentgres.experiment_results(text),
-	agentgres.stale_agents(interval),
-	agentgres.system_health(interval),
-	agentgres.statistics()
-TO agentgres_reader;
-
-GRANT EXECUTE ON FUNCTION
-	agentgres.log_event(text, text, text, jsonb),
-	agentgres.register_agent(text, text, jsonb),
-	agentgres.update_agent_config(text, jsonb, text),
-	agentgres.rollback_agent(text, integer),
-	agentgres.set_agent_status(text, text, text, text, integer),
-	agentgres.heartbeat(text, text, jsonb),
-	agentgres.record_metric(text, text, double precision, jsonb),
-	agentgres.record_execution(text, text[], boolean, double precision, double precision, text, integer, jsonb, text),
-	agentgres.begin_task(text, double precision, text[]),
-	agentgres.finish_task(text, boolean, text, integer, jsonb, text[]),
-	agentgres.assign_variant(text, text),
-	agentgres.enqueue(text, jsonb, integer, timestamptz, integer),
-	agentgres.claim_jobs(text, text[], integer, interval),
-	agentgres.renew_lease(bigint, text, interval),
-	agentgres.complete_job(bigint, text, jsonb),
-	agentgres.fail_job(bigint, text, text, boolean),
-	agentgres.release_job(bigint, text),
-	agentgres.cancel_job(bigint)
-TO agentgres_agent;
-
-GRANT EXECUTE ON FUNCTION
-	agentgres.set_learning_mode(text),
-	agentgres.train_success_model(text, integer, double precision),
-	agentgres.refresh_insights(integer, double precision),
-	agentgres.simulate_executions(text, integer, bigint),
-	agentgres.raise_alert(text, text, text, text, jsonb),
-	agentgres.resolve_alert(text, text),
-	agentgres.ack_alert(bigint, text),
-	agentgres.rollup_metrics(),
-	agentgres.purge_history(interval),
-	agentgres.set_loop_status(text, text, text, text, text, integer),
-	agentgres.loop_heartbeat(text, text, jsonb)
-TO agentgres_admin;
+-- Everything that reads or changes the extension's tables is revoked from
+-- PUBLIC and granted to the group that needs it (NULL: the owner's alone),
+-- one row per function.
+DO $$
+DECLARE
+	fn record;
+BEGIN
+	FOR fn IN
+		SELECT f.grantee, f.signature::regprocedure AS signature
+		FROM (VALUES
+			(NULL,                'agentgres.learning_settings_replace()'),
+			(NULL,                'agentgres.enable_pgvector_interop()'),
+			(NULL,                'agentgres.disable_pgvector_interop()'),
+			('agentgres_reader',  'agentgres.learning_mode()'),
+			('agentgres_reader',  'agentgres.predict_success(text, text[], double precision, text)'),
+			('agentgres_reader',  'agentgres.estimate_duration(text, text[], double precision, text)'),
+			('agentgres_reader',  'agentgres.recommend_agents(text, double precision, integer, integer)'),
+			('agentgres_reader',  'agentgres.agent_patterns(integer, timestamptz, integer)'),
+			('agentgres_reader',  'agentgres.experiment_results(text)'),
+			('agentgres_reader',  'agentgres.stale_agents(interval)'),
+			('agentgres_reader',  'agentgres.system_health(interval)'),
+			('agentgres_reader',  'agentgres.statistics()'),
+			('agentgres_agent',   'agentgres.log_event(text, text, text, jsonb)'),
+			('agentgres_agent',   'agentgres.register_agent(text, text, jsonb)'),
+			('agentgres_agent',   'agentgres.update_agent_config(text, jsonb, text)'),
+			('agentgres_agent',   'agentgres.rollback_agent(text, integer)'),
+			('agentgres_agent',   'agentgres.set_agent_status(text, text, text, text, integer)'),
+			('agentgres_agent',   'agentgres.heartbeat(text, text, jsonb)'),
+			('agentgres_agent',   'agentgres.record_metric(text, text, double precision, jsonb)'),
+			('agentgres_agent',   'agentgres.record_execution(text, text[], boolean, double precision, double precision, text, integer, jsonb, text)'),
+			('agentgres_agent',   'agentgres.begin_task(text, double precision, text[])'),
+			('agentgres_agent',   'agentgres.finish_task(text, boolean, text, integer, jsonb, text[])'),
+			('agentgres_agent',   'agentgres.assign_variant(text, text)'),
+			('agentgres_agent',   'agentgres.enqueue(text, jsonb, integer, timestamptz, integer)'),
+			('agentgres_agent',   'agentgres.claim_jobs(text, text[], integer, interval)'),
+			('agentgres_agent',   'agentgres.renew_lease(bigint, text, interval)'),
+			('agentgres_agent',   'agentgres.complete_job(bigint, text, jsonb)'),
+			('agentgres_agent',   'agentgres.fail_job(bigint, text, text, boolean)'),
+			('agentgres_agent',   'agentgres.release_job(bigint, text)'),
+			('agentgres_agent',   'agentgres.cancel_job(bigint)'),
+			('agentgres_admin',   'agentgres.set_learning_mode(text)'),
+			('agentgres_admin',   'agentgres.train_success_model(text, integer, double precision)'),
+			('agentgres_admin',   'agentgres.refresh_insights(integer, double precision)'),
+			('agentgres_admin',   'agentgres.simulate_executions(text, integer, bigint)'),
+			('agentgres_admin',   'agentgres.raise_alert(text, text, text, text, jsonb)'),
+			('agentgres_admin',   'agentgres.resolve_alert(text, text)'),
+			('agentgres_admin',   'agentgres.ack_alert(bigint, text)'),
+			('agentgres_admin',   'agentgres.rollup_metrics()'),
+			('agentgres_admin',   'agentgres.purge_history(interval)'),
+			('agentgres_admin',   'agentgres.set_loop_status(text, text, text, text, text, integer)'),
+			('agentgres_admin',   'agentgres.loop_heartbeat(text, text, jsonb)')
+		) AS f(grantee, signature)
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', fn.signature);
+		IF fn.grantee IS NOT NULL THEN
+			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', fn.signature, fn.grantee);
+		END IF;
+	END LOOP;
+END $$;

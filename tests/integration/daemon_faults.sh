@@ -27,39 +27,9 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PORT_HTTP="${AGENTGRES_TEST_HTTP_PORT:-7793}"
 PORT_OTHER=$((PORT_HTTP + 1))
 DB=agentgres_daemon_faults
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-LOG="$(mktemp)"
-SCRATCH="$(mktemp -d)"
-PID=""
-OTHER=""
-source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.bash"
-sql() { "${PSQL[@]}" -d "$DB" -c "$1"; }
-sql_is() { [[ "$(sql "$2")" == "$1" ]]; } # sql_is EXPECTED SQL
-http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-http_is() { [[ "$(http_code "${@:2}")" == "$1" ]]; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon.bash"
 # "CODE SECONDS" of one request, given at most 2 s (curl says 000 when cut off).
 timed() { curl -s -o "$SCRATCH/body" -m 2 -w '%{http_code} %{time_total}' "$@" || true; }
-start_daemon() {
-	"$DAEMON" run >>"$LOG" 2>&1 &
-	PID=$!
-}
-stop_daemon() {
-	[[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-	PID=""
-}
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-	stop_daemon
-	[[ -n "$OTHER" ]] && kill -KILL "$OTHER" 2>/dev/null || true
-	if ((failures)); then
-		echo "--- daemon log (last 40 lines)"
-		tail -40 "$LOG"
-	fi
-	rm -f "$LOG"
-	rm -rf "$SCRATCH"
-}
-trap cleanup EXIT
 
 # Polls /health every 0.3 s until the file $1 disappears; one "CODE SECONDS"
 # line each in $2.

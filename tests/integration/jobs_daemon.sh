@@ -14,32 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DAEMON="${AGENTGRESD:-$ROOT/build/agentgresd}"
 PORT_HTTP="${AGENTGRES_TEST_HTTP_PORT:-7797}"
 DB=agentgres_jobs_daemon
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -tA)
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-LOG="$(mktemp)"
-PID=""
-source "$(dirname "${BASH_SOURCE[0]}")/lib/checks.bash"
-sql() { "${PSQL[@]}" -d "$DB" -c "$1"; }
-sql_is() { [[ "$(sql "$2")" == "$1" ]]; } # sql_is EXPECTED SQL
-http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-http_is() { [[ "$(http_code "${@:2}")" == "$1" ]]; }
-start_daemon() {
-	"$DAEMON" run >>"$LOG" 2>&1 &
-	PID=$!
-}
-stop_daemon() {
-	[[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-	PID=""
-}
-cleanup() {
-	stop_daemon
-	if ((failures)); then
-		echo "--- daemon log (last 40 lines)"
-		tail -40 "$LOG"
-	fi
-	rm -f "$LOG"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon.bash"
 
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 sql "CREATE EXTENSION agentgres" >/dev/null
