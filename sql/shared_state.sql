@@ -296,14 +296,19 @@ COMMENT ON FUNCTION agentgres.set_loop_status(text, text, text, text, text, inte
 
 CREATE FUNCTION agentgres.loop_heartbeat(instance text, agent text, details jsonb DEFAULT NULL)
 RETURNS timestamptz LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	beat timestamptz;
 BEGIN
+	-- The agent's row before the instance's, the order set_loop_status takes
+	-- them in: the other order deadlocks with a loop recording its status.
+	beat := agentgres.heartbeat(agent, 'ok', details);
 	UPDATE agentgres.agent_instances i SET last_heartbeat_at = now()
 	WHERE i.agent = loop_heartbeat.agent AND i.instance = loop_heartbeat.instance;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'agent "%" has no instance "%"', agent, instance USING ERRCODE = 'undefined_object',
 			HINT = 'Record its status first with agentgres.set_loop_status(instance, agent, status).';
 	END IF;
-	RETURN agentgres.heartbeat(agent, 'ok', details);
+	RETURN beat;
 END $$;
 COMMENT ON FUNCTION agentgres.loop_heartbeat(text, text, jsonb) IS
 	'records that a daemon instance''s loop is alive (its instance row and the agent''s heartbeat)';

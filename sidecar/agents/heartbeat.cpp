@@ -42,9 +42,11 @@ public:
 		nlohmann::json mine = nlohmann::json::array();
 		for (const auto &s : coordinator_.states())
 			mine.push_back(s->name);
-		c.db.Exec("SELECT agentgres.set_loop_status(i.instance, i.agent, 'stopped') FROM agentgres.agent_instances i "
+		// Batches lock agents in name order, so two daemons never deadlock.
+		c.db.Exec("SELECT agentgres.set_loop_status(s.instance, s.agent, 'stopped') FROM ("
+		          "SELECT i.instance, i.agent FROM agentgres.agent_instances i "
 		          "WHERE i.instance = $1 AND i.status <> 'stopped' "
-		          "AND i.agent NOT IN (SELECT jsonb_array_elements_text($2::jsonb))",
+		          "AND i.agent NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY i.agent) AS s",
 		          {c.daemon_instance, mine.dump()});
 		do {
 			c.Progress();
@@ -65,8 +67,8 @@ public:
 				if (now - s->running_since_ms > 60000 && s->restarts > 0)
 					steady.push_back(s->name);
 			}
-			c.db.Exec("SELECT agentgres.loop_heartbeat($2, b ->> 'agent', b -> 'details') "
-			          "FROM jsonb_array_elements($1::jsonb) AS b",
+			c.db.Exec("SELECT agentgres.loop_heartbeat($2, s.b ->> 'agent', s.b -> 'details') "
+			          "FROM (SELECT b FROM jsonb_array_elements($1::jsonb) AS b ORDER BY b ->> 'agent') AS s",
 			          {beats.dump(), c.daemon_instance});
 			if (!steady.empty())
 				c.db.Exec(

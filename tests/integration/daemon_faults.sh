@@ -234,6 +234,7 @@ check "a second daemon on another address records its own loops" wait_for 15 sql
 check "  /api/agents lists both instances of each loop" bash -c \
 	"curl -s '$URL/api/agents' | jq -e '[.[] | select(.name == \"worker\") | .instances | length] == [2]' >/dev/null"
 "$DAEMON" status >"$SCRATCH/status" || true
+check "  no status or heartbeat write deadlocked (one lock order)" bash -c "! grep -q 'deadlock detected' '$LOG'"
 check "  agentgresd status lists each instance's loops" bash -c \
 	"grep -c '$INSTANCE .*| running' '$SCRATCH/status' | grep -qx 4 && grep -c '$OTHER_INSTANCE .*| running' '$SCRATCH/status' | grep -qx 4"
 kill -TERM "$OTHER"
