@@ -1,5 +1,7 @@
 #include "error_template.hpp"
 
+#include "utf8.hpp"
+
 #include <algorithm>
 
 namespace agentgres::core {
@@ -362,11 +364,8 @@ public:
 		if (out_.size() > kMaxTemplateBytes) {
 			truncated = true;
 			std::size_t cut = out_.rfind(' ', kMaxTemplateBytes);
-			if (cut == std::string::npos || cut == 0) {
-				cut = kMaxTemplateBytes;
-				while (cut > 0 && (static_cast<unsigned char>(out_[cut]) & 0xC0) == 0x80)
-					--cut;
-			}
+			if (cut == std::string::npos || cut == 0)
+				cut = utf8::PrefixLength(out_, kMaxTemplateBytes);
 			out_.resize(cut);
 		}
 		if (truncated)
