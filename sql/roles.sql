@@ -98,7 +98,7 @@ BEGIN
 			('agentgres_reader',  'agentgres.filtered_chunks(bigint, jsonb)'),
 			('agentgres_reader',  'agentgres.bm25_rank(bigint, text, integer, bigint[])'),
 			('agentgres_reader',  'agentgres.bm25_search(text, text, integer, jsonb)'),
-			('agentgres_reader',  'agentgres.hybrid_search(text, text[], agentgres.embedding[], integer, integer, integer, jsonb)'),
+			('agentgres_reader',  'agentgres.hybrid_search_multi(text, text[], agentgres.embedding[], integer, integer, integer, jsonb)'),
 			('agentgres_reader',  'agentgres.hybrid_search(text, text, agentgres.embedding, integer, integer, integer, jsonb)'),
 			('agentgres_agent',   'agentgres.log_event(text, text, text, jsonb)'),
 			('agentgres_agent',   'agentgres.register_agent(text, text, jsonb)'),

@@ -662,8 +662,10 @@ COMMENT ON FUNCTION agentgres.search_coverage(double precision[]) IS
 
 -- Several queries at once (the help agent's reformulations): one BM25 list
 -- per text and one vector list per embedding (computed from the text by the
--- builtin embedder when embeddings are NULL), all fused by RRF.
-CREATE FUNCTION agentgres.hybrid_search(collection text, query_texts text[],
+-- builtin embedder when embeddings are NULL), all fused by RRF. A name of its
+-- own: as an overload of hybrid_search, hybrid_search('c', 'q', NULL) would
+-- be ambiguous.
+CREATE FUNCTION agentgres.hybrid_search_multi(collection text, query_texts text[],
                                         query_embeddings agentgres.embedding[] DEFAULT NULL, k integer DEFAULT 10,
                                         candidates integer DEFAULT 50, rrf_k integer DEFAULT 60,
                                         filter jsonb DEFAULT '{}')
@@ -674,8 +676,8 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp ROWS 10 AS $$
 DECLARE
 	coll agentgres.collections;
 	allowed bigint[];
-	texts text[] := coalesce(hybrid_search.query_texts, '{}');
-	vectors agentgres.embedding[] := coalesce(hybrid_search.query_embeddings, '{}');
+	texts text[] := coalesce(hybrid_search_multi.query_texts, '{}');
+	vectors agentgres.embedding[] := coalesce(hybrid_search_multi.query_embeddings, '{}');
 	lists bigint[] := '{}';
 	ids bigint[];
 	q text;
@@ -683,16 +685,16 @@ DECLARE
 	text_lists integer := 0;
 	vector_lists integer;
 BEGIN
-	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(hybrid_search.collection);
-	IF hybrid_search.k IS NULL OR hybrid_search.k NOT BETWEEN 1 AND 1000 THEN
-		RAISE EXCEPTION 'k must be between 1 and 1000, not %', hybrid_search.k USING ERRCODE = 'invalid_parameter_value';
+	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(hybrid_search_multi.collection);
+	IF hybrid_search_multi.k IS NULL OR hybrid_search_multi.k NOT BETWEEN 1 AND 1000 THEN
+		RAISE EXCEPTION 'k must be between 1 and 1000, not %', hybrid_search_multi.k USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF hybrid_search.candidates IS NULL OR hybrid_search.candidates NOT BETWEEN hybrid_search.k AND 10000 THEN
-		RAISE EXCEPTION 'candidates must be between k (%) and 10000, not %', hybrid_search.k, hybrid_search.candidates
+	IF hybrid_search_multi.candidates IS NULL OR hybrid_search_multi.candidates NOT BETWEEN hybrid_search_multi.k AND 10000 THEN
+		RAISE EXCEPTION 'candidates must be between k (%) and 10000, not %', hybrid_search_multi.k, hybrid_search_multi.candidates
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF hybrid_search.rrf_k IS NULL OR hybrid_search.rrf_k NOT BETWEEN 1 AND 100000 THEN
-		RAISE EXCEPTION 'rrf_k must be between 1 and 100000, not %', hybrid_search.rrf_k
+	IF hybrid_search_multi.rrf_k IS NULL OR hybrid_search_multi.rrf_k NOT BETWEEN 1 AND 100000 THEN
+		RAISE EXCEPTION 'rrf_k must be between 1 and 100000, not %', hybrid_search_multi.rrf_k
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF array_ndims(texts) > 1 OR array_ndims(vectors) > 1 OR cardinality(texts) > 32 OR cardinality(vectors) > 32 THEN
@@ -716,22 +718,22 @@ BEGIN
 				            ELSE format('Embed the query with %s.', coll.embedder) END;
 		END IF;
 	END LOOP;
-	allowed := agentgres.filtered_chunks(coll.id, hybrid_search.filter);
+	allowed := agentgres.filtered_chunks(coll.id, hybrid_search_multi.filter);
 
 	-- Lists of candidates ids, padded with NULLs to one length: the rows of
 	-- the array rrf fuses. Lexical lists first, then vector lists.
 	FOREACH q IN ARRAY texts LOOP
-		ids := ARRAY(SELECT r.chunk_id FROM agentgres.bm25_rank(coll.id, q, hybrid_search.candidates, allowed)
+		ids := ARRAY(SELECT r.chunk_id FROM agentgres.bm25_rank(coll.id, q, hybrid_search_multi.candidates, allowed)
 		             WITH ORDINALITY r ORDER BY r.ordinality);
-		lists := lists || ARRAY[ids || array_fill(NULL::bigint, ARRAY[hybrid_search.candidates - cardinality(ids)])];
+		lists := lists || ARRAY[ids || array_fill(NULL::bigint, ARRAY[hybrid_search_multi.candidates - cardinality(ids)])];
 		text_lists := text_lists + 1;
 	END LOOP;
 	FOREACH e IN ARRAY vectors LOOP
 		ids := ARRAY(SELECT t.id FROM agentgres.top_k_filtered('agentgres.chunks', 'id', 'embedding', e,
-		                                                       hybrid_search.candidates, 'cosine', 'collection_id',
+		                                                       hybrid_search_multi.candidates, 'cosine', 'collection_id',
 		                                                       coll.id, allowed) WITH ORDINALITY t
 		             ORDER BY t.ordinality);
-		lists := lists || ARRAY[ids || array_fill(NULL::bigint, ARRAY[hybrid_search.candidates - cardinality(ids)])];
+		lists := lists || ARRAY[ids || array_fill(NULL::bigint, ARRAY[hybrid_search_multi.candidates - cardinality(ids)])];
 	END LOOP;
 	vector_lists := cardinality(vectors);
 
@@ -740,9 +742,9 @@ BEGIN
 		SELECT f.id, f.score, f.rank,
 		       (SELECT min(r) FROM unnest(f.list_ranks[1:text_lists]) r) AS text_rank,
 		       (SELECT min(r) FROM unnest(f.list_ranks[text_lists + 1:text_lists + vector_lists]) r) AS vector_rank
-		FROM agentgres.rrf_weighted(hybrid_search.rrf_k, array_fill(1.0::double precision, ARRAY[text_lists + vector_lists]),
+		FROM agentgres.rrf_weighted(hybrid_search_multi.rrf_k, array_fill(1.0::double precision, ARRAY[text_lists + vector_lists]),
 		                            VARIADIC lists) f
-		WHERE f.rank <= hybrid_search.k
+		WHERE f.rank <= hybrid_search_multi.k
 	), scored AS (
 		SELECT f.*, c.document_id, c.content,
 		       (SELECT max(agentgres.cosine_similarity(c.embedding, v)) FROM unnest(vectors) v
@@ -754,7 +756,7 @@ BEGIN
 	FROM scored s JOIN agentgres.documents d ON d.id = s.document_id
 	ORDER BY s.rank;
 END $$;
-COMMENT ON FUNCTION agentgres.hybrid_search(text, text[], agentgres.embedding[], integer, integer, integer, jsonb) IS
+COMMENT ON FUNCTION agentgres.hybrid_search_multi(text, text[], agentgres.embedding[], integer, integer, integer, jsonb) IS
 	'hybrid search with several queries: every BM25 and vector list fused by RRF';
 
 CREATE FUNCTION agentgres.hybrid_search(collection text, query_text text,
@@ -764,7 +766,7 @@ CREATE FUNCTION agentgres.hybrid_search(collection text, query_text text,
 RETURNS TABLE (chunk_id bigint, document_id bigint, uri text, content text, score double precision,
                vector_rank integer, text_rank integer, similarity double precision, confidence double precision)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp ROWS 10 AS $$
-	SELECT * FROM agentgres.hybrid_search(collection,
+	SELECT * FROM agentgres.hybrid_search_multi(collection,
 		CASE WHEN query_text IS NULL THEN '{}'::text[] ELSE ARRAY[query_text] END,
 		CASE WHEN query_embedding IS NULL THEN NULL ELSE ARRAY[query_embedding] END,
 		k, candidates, rrf_k, filter)
@@ -794,7 +796,7 @@ BEGIN
 			('agentgres_reader',  'agentgres.filtered_chunks(bigint, jsonb)'),
 			('agentgres_reader',  'agentgres.bm25_rank(bigint, text, integer, bigint[])'),
 			('agentgres_reader',  'agentgres.bm25_search(text, text, integer, jsonb)'),
-			('agentgres_reader',  'agentgres.hybrid_search(text, text[], agentgres.embedding[], integer, integer, integer, jsonb)'),
+			('agentgres_reader',  'agentgres.hybrid_search_multi(text, text[], agentgres.embedding[], integer, integer, integer, jsonb)'),
 			('agentgres_reader',  'agentgres.hybrid_search(text, text, agentgres.embedding, integer, integer, integer, jsonb)'),
 			('agentgres_agent',   'agentgres.create_collection(text, text, integer, integer, integer, regconfig, double precision, double precision)'),
 			('agentgres_agent',   'agentgres.ingest_document(text, text, text, jsonb, jsonb)'),
