@@ -2,13 +2,16 @@
 // extractor and embedder, and the language a uri implies. They are the same
 // C++ (extension/core) the daemon links, so SQL ingestion and daemon
 // ingestion cut, name and embed a document identically.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/chunker.hpp"
+#include "core/distance.hpp"
 #include "core/embedder.hpp"
+#include "core/embedding.hpp"
 #include "core/error.hpp"
 #include "core/symbols.hpp"
 #include "embedding.hpp"
@@ -16,7 +19,12 @@
 #include "text.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 }
@@ -131,4 +139,58 @@ AGENTGRES_FUNCTION(agentgres_embed)
 	core::embedder::EmbedBuiltin(content, {agentgres::pg::EmbeddingValues(e), core::embedder::kBuiltinDimensions},
 	                             CheckInterrupts);
 	return PointerGetDatum(e);
+}
+
+// rocchio(query embedding, feedback embedding[], beta double precision)
+// RETURNS embedding: the unit vector of query + beta * mean(feedback), the
+// query moved toward documents taken as relevant (Rocchio's relevance
+// feedback; hybrid_search feeds it the best lexical hits). NULL elements are
+// skipped; with no feedback it is the normalised query.
+AGENTGRES_FUNCTION(agentgres_rocchio)
+{
+	// fetch (PostgreSQL): every vector detoasted and checked before C++ runs
+	agentgres::pg::EmbeddingHeader *query = agentgres::pg::EmbeddingArg(fcinfo, 0);
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(1);
+	const double beta = PG_GETARG_FLOAT8(2);
+	const Oid element_type = ARR_ELEMTYPE(array);
+	int16 element_length;
+	bool by_value;
+	char alignment;
+	get_typlenbyvalalign(element_type, &element_length, &by_value, &alignment);
+	Datum *elements = nullptr;
+	bool *nulls = nullptr;
+	int count = 0;
+	deconstruct_array(array, element_type, element_length, by_value, alignment, &elements, &nulls, &count);
+	// A palloc'd array: no C++ object may be alive while detoasting.
+	auto **feedback = static_cast<agentgres::pg::EmbeddingHeader **>(palloc(sizeof(void *) * (count + 1)));
+	int feedback_count = 0;
+	for (int i = 0; i < count; ++i)
+		if (!nulls[i])
+			feedback[feedback_count++] = reinterpret_cast<agentgres::pg::EmbeddingHeader *>(
+			    PG_DETOAST_DATUM(elements[i]));
+
+	// compute (C++)
+	if (!std::isfinite(beta) || beta < 0 || beta > 1000)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "beta must be between 0 and 1000");
+	const std::size_t dims = static_cast<std::size_t>(query->dims);
+	std::vector<double> sum(dims);
+	const std::span<const float> q = agentgres::pg::EmbeddingSpan(query);
+	for (std::size_t d = 0; d < dims; ++d)
+		sum[d] = q[d];
+	const double weight = feedback_count == 0 ? 0.0 : beta / feedback_count;
+	for (int i = 0; i < feedback_count; ++i) {
+		const agentgres::pg::EmbeddingHeader *e = feedback[i];
+		if (VARSIZE(e) != agentgres::pg::EmbeddingSize(static_cast<std::size_t>(e->dims < 0 ? 0 : e->dims)))
+			agentgres::pg::CheckEmbeddingSize(e);
+		core::embedding::CheckSameDimensions(dims, static_cast<std::size_t>(e->dims));
+		const std::span<const float> f = agentgres::pg::EmbeddingSpan(e);
+		for (std::size_t d = 0; d < dims; ++d)
+			sum[d] += weight * f[d];
+	}
+	std::vector<float> mixed(dims);
+	for (std::size_t d = 0; d < dims; ++d)
+		mixed[d] = static_cast<float>(sum[d]);
+	agentgres::pg::EmbeddingHeader *out = agentgres::pg::NewEmbedding(dims);
+	core::distance::Normalize(mixed, {agentgres::pg::EmbeddingValues(out), dims});
+	return PointerGetDatum(out);
 }
