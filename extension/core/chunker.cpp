@@ -547,7 +547,14 @@ private:
 		bool full = false;
 		for (;;) {
 			const std::size_t first = j;
-			const bool cut_inside = mode_ != Mode::kMarkdown || !info.in_fence;
+			bool cut_inside = mode_ != Mode::kMarkdown || !info.in_fence;
+			if (mode_ == Mode::kCode && cut_inside) {
+				// Code is cut inside a line only when the line does not
+				// end in the window; a line end within as many bytes as
+				// characters are left surely does.
+				const std::size_t reach = std::min(n_ - j, size_ - chars + 1);
+				cut_inside = std::memchr(s_.data() + j, '\n', reach) == nullptr;
+			}
 			while (j < n_ && At(j) != '\n' && chars < size_) {
 				if (j == m)
 					m_chars = chars;
@@ -693,7 +700,7 @@ private:
 	{
 		if (overlap_ == 0)
 			return end;
-		std::size_t q = end, k = 0;
+		std::size_t q = end, k = 0, half = end; // half: overlap_ / 2 characters before end
 		while (q > begin) {
 			const std::size_t p = PrevBoundary(q);
 			const std::size_t width = q - p == 2 && At(p) == '\r' ? 2 : 1; // CR LF: two characters
@@ -701,6 +708,8 @@ private:
 				break;
 			k += width;
 			q = p;
+			if (k <= overlap_ / 2)
+				half = q;
 		}
 		Work(end - q);
 		if (q == begin)
@@ -711,6 +720,12 @@ private:
 					return p;
 			if (score >= kLineEnd * 64)
 				return end;
+		} else {
+			// Text: a line or sentence start when it keeps at least half
+			// the overlap, else the first word start.
+			for (std::size_t p = q; p < half; ++p)
+				if (!IsWs(At(p)) && (AtLineStart(p) || (p >= q + 2 && IsBlank(At(p - 1)) && EndsSentence(p - 1, q))))
+					return p;
 		}
 		for (std::size_t p = q; p < end; ++p)
 			if (IsWs(At(p - 1)) && !IsWs(At(p)))
