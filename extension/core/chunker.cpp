@@ -313,14 +313,6 @@ private:
 		return true;
 	}
 
-	bool
-	WordAt(std::size_t q, std::string_view word) const
-	{
-		if (n_ - q < word.size() || s_.compare(q, word.size(), word) != 0)
-			return false;
-		return q + word.size() == n_ || !IsWordByte(At(q + word.size()));
-	}
-
 	LineClass
 	ClassOf(std::size_t q) const
 	{
@@ -344,12 +336,17 @@ private:
 		    "end", "fi", "done", "esac", "endif", "endfunction", "endmacro", "endforeach", "endwhile"};
 		static constexpr std::array<std::string_view, 11> kContinuations = {
 		    "else", "elif", "elsif", "except", "finally", "catch", "rescue", "ensure", "when", "then", "do"};
-		for (std::string_view w : kClosers)
-			if (WordAt(q, w))
-				return LineClass::kCloser;
-		for (std::string_view w : kContinuations)
-			if (WordAt(q, w))
-				return LineClass::kContinuation;
+		// The word at q (lower-case letters only: the keywords are).
+		std::size_t e = q;
+		while (e < n_ && e - q <= 11 && At(e) >= 'a' && At(e) <= 'z')
+			++e;
+		if (e == q || e - q > 11 || (e < n_ && IsWordByte(At(e))))
+			return LineClass::kNormal;
+		const std::string_view word = s_.substr(q, e - q);
+		if (std::find(kClosers.begin(), kClosers.end(), word) != kClosers.end())
+			return LineClass::kCloser;
+		if (std::find(kContinuations.begin(), kContinuations.end(), word) != kContinuations.end())
+			return LineClass::kContinuation;
 		return LineClass::kNormal;
 	}
 
@@ -555,13 +552,24 @@ private:
 				const std::size_t reach = std::min(n_ - j, size_ - chars + 1);
 				cut_inside = std::memchr(s_.data() + j, '\n', reach) == nullptr;
 			}
-			while (j < n_ && At(j) != '\n' && chars < size_) {
-				if (j == m)
-					m_chars = chars;
-				if (cut_inside)
+			if (cut_inside) {
+				while (j < n_ && At(j) != '\n' && chars < size_) {
+					if (j == m)
+						m_chars = chars;
 					InlineCandidate(begin, j, chars);
-				j += CharLen(j);
-				++chars;
+					j += CharLen(j);
+					++chars;
+				}
+			} else {
+				while (j < n_ && chars < size_) {
+					const unsigned char c = At(j);
+					if (c == '\n')
+						break;
+					if (j == m)
+						m_chars = chars;
+					j += c < 0x80 ? 1 : CharLen(j);
+					++chars;
+				}
 			}
 			Work(j - first);
 			if (j < n_ && At(j) != '\n') { // the window ends inside this line

@@ -367,8 +367,9 @@ private:
 	{
 		if (!stmt_.empty() && stmt_.back().text.size() <= 3 && stmt_.back().text.back() == 'R')
 			stmt_.pop_back(); // the prefix was taken for an identifier
-		const std::size_t open = s_.find('(', i + 1);
-		if (open == std::string_view::npos || open - i - 1 > 16)
+		// The delimiter is at most 16 characters: look no further (linear time).
+		const std::size_t open = s_.substr(0, std::min(s_.size(), i + 18)).find('(', i + 1);
+		if (open == std::string_view::npos)
 			return SkipQuoted(i, '"');
 		const std::string end = ")" + std::string(s_.substr(i + 1, open - i - 1)) + "\"";
 		return SkipTo(open + 1, end, true);
@@ -816,7 +817,7 @@ Python(std::string_view s, Output &out)
 					i += 2;
 					continue;
 				}
-				if (c == triple && line.substr(i, 3) == std::string(3, triple)) {
+				if (c == triple && i + 2 < line.size() && line[i + 1] == c && line[i + 2] == c) {
 					triple = 0;
 					i += 3;
 					continue;
@@ -827,7 +828,7 @@ Python(std::string_view s, Output &out)
 			if (c == '#')
 				break;
 			if (c == '"' || c == '\'') {
-				if (line.substr(i, 3) == std::string(3, c)) {
+				if (i + 2 < line.size() && line[i + 1] == c && line[i + 2] == c) {
 					triple = c;
 					i += 3;
 					continue;

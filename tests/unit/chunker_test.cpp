@@ -594,6 +594,43 @@ TEST(ChunkerSpeed, LargeCodeFile)
 	}
 }
 
+// Inputs built to make a careless splitter quadratic: each stays fast, with
+// the default options and with a tiny window that overlaps almost entirely.
+TEST(ChunkerSpeed, PathologicalInputsAreLinear)
+{
+	const std::size_t mb = 1u << 20;
+	const auto repeat = [&](std::string_view unit) {
+		std::string s;
+		while (s.size() < mb)
+			s += unit;
+		return s;
+	};
+	const std::string inputs[] = {
+	    repeat("\n"),
+	    repeat(" "),
+	    std::string(mb, ' ') + "x",
+	    repeat("```\n"),
+	    repeat("# h\n"),
+	    repeat("\r\n x"),
+	    repeat("\xff\x80"),
+	    repeat("}\n"),
+	    repeat("a\n" + std::string(300, ' ')),
+	    repeat(". "),
+	    std::string(mb, ' ') + "x\n" + std::string(mb, 'y'),
+	    repeat("\t\t\t\t\t\t\t\tx\n")};
+	for (const char *lang : {"cpp", "markdown", "text"}) {
+		for (const Options o : {Options{}, Options{10, 9}}) {
+			const auto t0 = std::chrono::steady_clock::now();
+			for (const std::string &s : inputs)
+				Split(s, lang, o);
+			const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+			if (!kSanitized) {
+				EXPECT_LT(seconds, 5.0) << lang << " " << o.chunk_size;
+			}
+		}
+	}
+}
+
 TEST(ChunkerInterrupt, ExceptionFromTheCallbackStopsTheSplit)
 {
 	const std::string s(4u << 20, 'a');

@@ -342,5 +342,27 @@ TEST(SymbolsHostile, GarbageAndHugeInputStayLinear)
 	EXPECT_EQ(cut[0].name.size(), kMaxNameBytes);
 }
 
+// Inputs built to make a careless scanner quadratic: each stays fast.
+TEST(SymbolsHostile, PathologicalInputsAreLinear)
+{
+	const std::size_t mb = 1u << 20;
+	const auto repeat = [&](std::string_view unit) {
+		std::string s;
+		while (s.size() < mb)
+			s += unit;
+		return s;
+	};
+	const std::string inputs[] = {repeat("{"),    repeat("R\""),   repeat("$a"),      repeat("'''"),     repeat("/*"),
+	                              repeat("\"\n"), repeat("<<A\n"), repeat("CREATE "), repeat("f() {\n"), repeat("#"),
+	                              repeat("`"),    repeat("'"),     repeat("```\n"),   repeat("(")};
+	for (const char *lang : {"cpp", "javascript", "python", "sql", "shell", "markdown", "rust", "go", "ruby", "perl"}) {
+		const auto t0 = std::chrono::steady_clock::now();
+		for (const std::string &s : inputs)
+			Extract(s, lang);
+		const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+		EXPECT_LT(seconds, 3.0) << lang;
+	}
+}
+
 } // namespace
 } // namespace agentgres::core::symbols
