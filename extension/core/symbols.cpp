@@ -577,7 +577,7 @@ private:
 		const ScopeKind scope = CurrentScope();
 		const std::size_t n = stmt_.size();
 		if (n == 0)
-			return scope == ScopeKind::kBody ? ScopeKind::kBody : scope; // a bare block keeps its scope
+			return ScopeKind::kBody; // a bare block, or a body after a constructor's member initializers
 		// Keyword-led functions.
 		static constexpr std::array<std::string_view, 5> kFunctionKeywords = {"function", "func", "fn", "fun", "def"};
 		for (std::size_t k = 0; k < n; ++k) {

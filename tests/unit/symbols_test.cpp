@@ -90,6 +90,15 @@ Queue::~Queue()
 {
 }
 
+Queue::Queue(int n) : head_(n), items_{n}
+{
+	if (n > 0) {
+		Grow(n);
+	}
+	for_each_item(n) {
+	}
+}
+
 int x[] = {1, 2, 3};
 TEST(Suite, Name)
 {
@@ -118,7 +127,8 @@ void c_entry(void)
 	              "function Count@42",
 	              "method Push@56",
 	              "method ~Queue@61",
-	              "function c_entry@71",
+	              "method Queue@65",
+	              "function c_entry@80",
 	          }));
 }
 
