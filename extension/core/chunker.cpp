@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 namespace agentgres::core::chunker {
 namespace {
@@ -953,6 +954,38 @@ CheckOptions(const Options &options)
 		throw Error(ErrorCode::kInvalidParameterValue, "chunk overlap must be less than the chunk size",
 		            "The overlap is " + std::to_string(options.overlap) + " and the chunk size " +
 		                std::to_string(options.chunk_size) + ".");
+}
+
+Options
+MakeOptions(std::int64_t chunk_size, std::int64_t overlap)
+{
+	if (chunk_size < 1 || chunk_size > static_cast<std::int64_t>(kMaxChunkSize))
+		throw Error(ErrorCode::kInvalidParameterValue,
+		            "chunk size must be between 1 and " + std::to_string(kMaxChunkSize) + " characters",
+		            "The chunk size is " + std::to_string(chunk_size) + ".");
+	if (overlap < 0)
+		throw Error(ErrorCode::kInvalidParameterValue, "chunk overlap must not be negative",
+		            "The overlap is " + std::to_string(overlap) + ".");
+	Options options{static_cast<std::size_t>(chunk_size), static_cast<std::size_t>(overlap)};
+	CheckOptions(options);
+	return options;
+}
+
+std::size_t
+ChunkOfLine(const std::vector<Chunk> &chunks, std::size_t line)
+{
+	// line_start never decreases. The last chunk starting at or before the
+	// line; of several starting on that same line (a long line cut in
+	// pieces), the first.
+	auto it = std::upper_bound(chunks.begin(), chunks.end(), line, [](std::size_t l, const Chunk &c) {
+		return l < c.line_start;
+	});
+	if (it == chunks.begin() || std::prev(it)->line_end < line)
+		return chunks.size();
+	it = std::lower_bound(chunks.begin(), it, std::prev(it)->line_start, [](const Chunk &c, std::size_t l) {
+		return c.line_start < l;
+	});
+	return static_cast<std::size_t>(it - chunks.begin());
 }
 
 std::vector<Chunk>
