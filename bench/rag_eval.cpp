@@ -426,6 +426,11 @@ main(int argc, char **argv)
 		std::printf("\nfitted confidence: intercept %.4f, 1/text_rank %.4f, 1/vector_rank %.4f, in both %.4f, "
 		            "similarity %.4f\n",
 		            w(0), w(1), w(2), w(3), w(4));
+		// Without the similarity: for embedders whose cosine scale is unknown.
+		const Eigen::VectorXd r = FitLogistic(x.leftCols(4), y);
+		std::printf("fitted confidence from ranks only: intercept %.4f, 1/text_rank %.4f, 1/vector_rank %.4f, "
+		            "in both %.4f\n",
+		            r(0), r(1), r(2), r(3));
 	}
 	PQfinish(conn);
 	return 0;

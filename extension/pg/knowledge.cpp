@@ -78,14 +78,12 @@ AGENTGRES_FUNCTION(agentgres_chunk_text)
 	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 
 	// compute (C++)
-	if (chunk_size < 1 || chunk_overlap < 0)
-		throw core::Error(core::ErrorCode::kInvalidParameterValue,
-		                  "chunk_size must be positive and chunk_overlap not negative",
+	const core::chunker::Options options = core::chunker::MakeOptions(chunk_size, chunk_overlap);
+	// As create_collection: past half a chunk, the chunks would multiply the input.
+	if (options.overlap * 2 > options.chunk_size)
+		throw core::Error(core::ErrorCode::kInvalidParameterValue, "chunk overlap must not exceed half the chunk size",
 		                  "chunk_size was " + std::to_string(chunk_size) + " and chunk_overlap " +
 		                      std::to_string(chunk_overlap) + ".");
-	core::chunker::Options options;
-	options.chunk_size = static_cast<std::size_t>(chunk_size);
-	options.overlap = static_cast<std::size_t>(chunk_overlap);
 	const std::vector<core::chunker::Chunk> chunks =
 	    core::chunker::Split(content, std::string(language), options, CheckInterrupts);
 

@@ -101,7 +101,9 @@ CREATE TABLE agentgres.collections (
 	embedder text NOT NULL DEFAULT 'builtin' CHECK (embedder <> '' AND length(embedder) <= 200),
 	dims integer NOT NULL CHECK (dims BETWEEN 1 AND 16000),
 	chunk_size integer NOT NULL DEFAULT 1000 CHECK (chunk_size BETWEEN 50 AND 100000),
-	chunk_overlap integer NOT NULL DEFAULT 200 CHECK (chunk_overlap >= 0 AND chunk_overlap < chunk_size),
+	-- At most half a chunk: each chunk then brings at least half new text
+	-- (near chunk_size, the chunks of a document would multiply its size).
+	chunk_overlap integer NOT NULL DEFAULT 200 CHECK (chunk_overlap >= 0 AND chunk_overlap * 2 <= chunk_size),
 	-- A configuration's name, not a regconfig: pg_upgrade cannot carry
 	-- regconfig columns (their OIDs change).
 	text_config text NOT NULL DEFAULT 'english',
@@ -409,8 +411,8 @@ BEGIN
 		RAISE EXCEPTION 'chunk_size must be between 50 and 100000 characters, not %', chunk_size
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF chunk_overlap IS NULL OR chunk_overlap < 0 OR chunk_overlap >= chunk_size THEN
-		RAISE EXCEPTION 'chunk_overlap must be at least 0 and less than chunk_size (%), not %', chunk_size, chunk_overlap
+	IF chunk_overlap IS NULL OR chunk_overlap < 0 OR chunk_overlap * 2 > chunk_size THEN
+		RAISE EXCEPTION 'chunk_overlap must be between 0 and half of chunk_size (%), not %', chunk_size, chunk_overlap
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF text_config IS NULL THEN
@@ -757,23 +759,31 @@ END $$;
 COMMENT ON FUNCTION agentgres.bm25_search(text, text, integer, jsonb) IS
 	'the k best chunks of a collection for query by BM25, best first, with their documents';
 
--- How likely a hybrid result is relevant, from what any query has: its rank
--- in the lexical and in the vector list (NULL when absent from one) and the
--- cosine similarity of its embedding to the query's. A logistic model
--- (Platt scaling) fitted on the NFCorpus dev split by bench/rag_eval
--- (bench/README.md shows its reliability table): among results given 0.8,
--- about 80% were relevant there.
-CREATE FUNCTION agentgres.hybrid_confidence(text_rank integer, vector_rank integer, similarity double precision)
+-- How likely a hybrid result is relevant: a logistic model (Platt scaling)
+-- of what every query has, its rank in the lexical and in the vector list
+-- (NULL when absent from one) and the cosine similarity of its embedding to
+-- the query vector, fitted on the NFCorpus dev split by
+-- `bench/rag_eval --fit-confidence` (bench/README.md shows the reliability
+-- tables). Cosines mean different things for different embedders, so each
+-- built-in embedder has its own coefficients; for an external embedder, whose
+-- cosine scale is unknown, the model uses the ranks alone.
+CREATE FUNCTION agentgres.hybrid_confidence(text_rank integer, vector_rank integer, similarity double precision,
+                                            embedder text DEFAULT 'builtin')
 RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT 1.0 / (1.0 + exp(-(
-		-2.2
-		+ 1.6 * coalesce(1.0 / text_rank, 0.0)
-		+ 1.2 * coalesce(1.0 / vector_rank, 0.0)
-		+ 0.5 * (CASE WHEN text_rank IS NOT NULL AND vector_rank IS NOT NULL THEN 1.0 ELSE 0.0 END)
-		+ 1.0 * coalesce(greatest(similarity, 0.0), 0.0))))
+	SELECT 1.0 / (1.0 + exp(-(CASE
+		WHEN embedder = 'builtin' AND similarity IS NOT NULL THEN
+			-3.6869 - 0.0542 * t + -0.8866 * v + 0.6599 * both_ + 5.7494 * s
+		WHEN embedder = 'lsa' AND similarity IS NOT NULL THEN
+			-4.1055 + 0.0602 * t - 1.0045 * v - 0.0006 * both_ + 6.3086 * s
+		ELSE
+			-1.3862 + 0.3801 * t + 0.7045 * v + 0.4091 * both_
+		END)))
+	FROM (SELECT coalesce(1.0 / text_rank, 0.0) AS t, coalesce(1.0 / vector_rank, 0.0) AS v,
+	             CASE WHEN text_rank IS NOT NULL AND vector_rank IS NOT NULL THEN 1.0 ELSE 0.0 END AS both_,
+	             greatest(coalesce(similarity, 0.0), 0.0) AS s) features
 $$;
-COMMENT ON FUNCTION agentgres.hybrid_confidence(integer, integer, double precision) IS
-	'the probability that a hybrid_search result is relevant, estimated from its ranks and similarity';
+COMMENT ON FUNCTION agentgres.hybrid_confidence(integer, integer, double precision, text) IS
+	'the probability that a hybrid_search result is relevant, from its ranks and similarity (calibrated on NFCorpus dev)';
 
 -- The coverage of an answer built from search results: full when one result
 -- is very likely relevant (confidence >= 0.8), partial when some evidence is
@@ -896,7 +906,7 @@ BEGIN
 		FROM fused f JOIN agentgres.chunks c ON c.id = f.id
 	)
 	SELECT s.id, s.document_id, d.uri, s.content, s.score, s.vector_rank, s.text_rank, s.similarity,
-	       agentgres.hybrid_confidence(s.text_rank, s.vector_rank, s.similarity)
+	       agentgres.hybrid_confidence(s.text_rank, s.vector_rank, s.similarity, coll.embedder)
 	FROM scored s JOIN agentgres.documents d ON d.id = s.document_id
 	ORDER BY s.rank;
 END $$;
