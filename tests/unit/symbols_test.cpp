@@ -306,6 +306,15 @@ TEST(SymbolsRubyCMakeMake, Definitions)
 	EXPECT_EQ(Names(mk, "make"), (V{"target all@2", "macro HELP@5", "target build/%.o@8"}));
 }
 
+TEST(SymbolsLines, CrLfAndMultibyteKeepLineNumbers)
+{
+	EXPECT_EQ(Names("// é\r\n/* 名\r\n */\r\nint\r\nmain()\r\n{\r\n}\r\n", "cpp"), (V{"function main@5"}));
+	EXPECT_EQ(Names("\"\"\"é\r\n\"\"\"\r\nclass A:\r\n    def f(self):\r\n        pass\r\n", "python"),
+	          (V{"class A@3", "method f@4"}));
+	EXPECT_EQ(Names("# Über\r\ntext\r\n## 名前\r\n", "markdown"), (V{"heading Über@1", "heading 名前@3"}));
+	EXPECT_EQ(Names("CREATE TABLE\r\n  \"名\" (x int);\r\n", "sql"), (V{"table 名@2"}));
+}
+
 TEST(SymbolsHostile, GarbageAndHugeInputStayLinear)
 {
 	EXPECT_TRUE(Extract("", "cpp").empty());
