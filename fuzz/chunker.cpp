@@ -54,6 +54,36 @@ CharStarts(std::string_view s)
 	return starts;
 }
 
+// Valid UTF-8 without NUL, decoded the long way: every sequence is the
+// shortest encoding of a code point up to U+10FFFF that is no surrogate.
+bool
+IsText(std::string_view s)
+{
+	for (std::size_t i = 0; i < s.size();) {
+		const auto c = static_cast<unsigned char>(s[i]);
+		const std::size_t len =
+		    c < 0x80             ? 1
+		    : (c & 0xE0) == 0xC0 ? 2
+		    : (c & 0xF0) == 0xE0 ? 3
+		    : (c & 0xF8) == 0xF0 ? 4
+		                         : 0;
+		if (len == 0 || i + len > s.size())
+			return false;
+		std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+		for (std::size_t k = 1; k < len; ++k) {
+			const auto b = static_cast<unsigned char>(s[i + k]);
+			if ((b & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (b & 0x3F);
+		}
+		static constexpr std::uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp == 0 || cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 void
 Check(std::string_view s, std::string_view language, const chunker::Options &o)
 {
@@ -136,6 +166,8 @@ LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 	} catch (const agentgres::core::Error &e) {
 		FUZZ_CHECK(e.code() == agentgres::core::ErrorCode::kInvalidParameterValue);
 	}
-	(void)chunker::LooksBinary(text);
+	std::string reason;
+	FUZZ_CHECK(chunker::LooksBinary(text, &reason) == !IsText(text));
+	FUZZ_CHECK(reason.empty() == IsText(text));
 	return 0;
 }

@@ -17,7 +17,9 @@
 //   quarter of chunk_size). Blank lines at either end are dropped, so no chunk
 //   is whitespace only, and empty or whitespace-only input gives no chunk.
 // - The cut is chosen in the last 35% of the window of chunk_size characters
-//   (so chunks are not tiny), by preference:
+//   (the last 60% for the best kinds: a top-level block end, a heading, a
+//   paragraph end; the last half for sentence ends), so chunks are not tiny;
+//   when none is there, the window's last line end. By preference:
 //     code      the end of a top-level block (a `}` at column 0 or a dedent,
 //               followed by a line at column 0), a blank line before a line
 //               at column 0, the end of a nested block, a blank line, a line
@@ -29,6 +31,12 @@
 //     text      the same without headings and fences.
 //   A line longer than the window is cut at a space (in code also after ; ,
 //   } or ) ) and, failing that, anywhere on a character boundary.
+// - The next chunk starts as far back as the overlap allows: in code (and in
+//   a fenced block) at a line start, or right after the cut when the last
+//   line is longer than the overlap; in text at a line or sentence start
+//   that keeps at least half the overlap, else at a word start. When the
+//   overlap would leave no room for a whole line of new content, it is
+//   dropped for that chunk.
 // - Time is linear in the size of the chunks produced (about the input's
 //   size times chunk_size / (chunk_size - overlap)).
 #include "cpp_only.hpp" // outside the guard: checked at every inclusion
