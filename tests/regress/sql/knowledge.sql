@@ -220,6 +220,43 @@ SELECT uri, text_rank, vector_rank, similarity FROM hybrid_search('ext', 'beta')
 SELECT set_chunk_embeddings(array_agg(id), array_agg('[1,0,0,0]'::embedding)) FROM chunks WHERE document_id = :ext_doc;
 SELECT uri, text_rank, vector_rank, similarity FROM hybrid_search('ext', 'beta', '[1,0,0,0]');
 
+-- a collection-trained embedder (lsa): no vectors until trained, then every
+-- chunk re-embedded; a training is requested once there are 100 chunks
+SELECT create_collection('trained', 'lsa', 4) > 0 AS created;
+SELECT count(*) AS ingested FROM generate_series(1, 99) AS i
+WHERE ingest_document('trained', 'd' || i || '.txt',
+                      (ARRAY['cats purr and sleep', 'dogs bark and run', 'cats and dogs play', 'fish swim',
+                             'birds sing and fly', 'dogs chase cats'])[1 + i % 6] || ' note ' || i) > 0;
+SELECT count(*) AS chunks, count(embedding) AS embedded FROM chunks WHERE collection_id = collection_id('trained');
+SELECT count(*) AS train_jobs FROM jobs WHERE kind = 'knowledge.train';
+SELECT ingest_document('trained', 'd100.txt', 'cats purr note 100') > 0 AS hundredth;
+SELECT kind, payload FROM jobs WHERE kind = 'knowledge.train';
+SELECT embed_for('trained', 'cats') IS NULL AS untrained;
+SELECT train_embedder('trained') - 'seconds' - 'model_bytes';
+SELECT count(*) AS chunks, count(embedding) AS embedded, min(dims(embedding)) AS dims
+FROM chunks WHERE collection_id = collection_id('trained');
+SELECT version, dimensions, trained_chunks FROM embedder_models;
+SELECT dims(embed_for('trained', 'cats purr')) AS query_dims,
+       embed_for('trained', 'cats purr')::text = lsa_embed(collection_id('trained'), 'cats purr')::text AS same;
+SELECT uri IS NOT NULL AS found, vector_rank IS NOT NULL AS in_vectors
+FROM hybrid_search('trained', 'cats purr', k => 1);
+SELECT (train_embedder('trained') ->> 'version')::integer AS retrained_version;
+SELECT dims(embed_for('code', 'x')) = dims(embed('x')) AS builtin_for_code;
+SELECT pg_temp.sqlstate_of(statement) AS sqlstate, statement FROM (VALUES
+	($$SELECT train_embedder('code')$$),
+	($$SELECT train_embedder('nope')$$),
+	($$SELECT embed_for('ext', 'x')$$),
+	($$SELECT create_collection('x', 'lsa', 1)$$),
+	($$SELECT create_collection('tiny', 'lsa', 300)$$),
+	($$SELECT lsa_train(collection_id('tiny'), 300)$$),
+	($$SELECT rocchio('[1,0]', ARRAY['[1,0,0]'::embedding], 1)$$),
+	($$SELECT rocchio('[1,0]', ARRAY['[0,1]'::embedding], 'NaN')$$),
+	($$SELECT chunk_text('x', 'text', 100, 60)$$),
+	($$SELECT create_collection('x', chunk_size => 100, chunk_overlap => 51)$$)
+) AS t(statement);
+SELECT rocchio('[1,0]', ARRAY['[0,1]'::embedding, NULL], 1)::text AS moved,
+       rocchio('[3,4]', '{}', 5)::text AS normalised;
+
 -- delete: chunks and symbols go, the index follows
 SELECT delete_document('code', 'src/http.py'), delete_document('code', 'src/http.py');
 SELECT count(*) AS chunks_left FROM chunks WHERE document_id = :py_doc;
