@@ -174,7 +174,8 @@ Run(const ag::Config &config, const ConfigChoice &choice, const char *version)
 		for (std::int64_t i = 1; i <= workers; ++i)
 			coordinator.Add(ag::MakeWorkerLoop(workers == 1 ? "worker" : "worker-" + std::to_string(i)));
 	}
-	if (config.agents_indexer_enabled)
+	// No loop without sources: nothing to keep fresh.
+	if (config.agents_indexer_enabled && !config.knowledge_sources.empty())
 		coordinator.Add(ag::knowledge::MakeIndexerLoop());
 	if (config.agents_chaos_enabled)
 		coordinator.Add(ag::MakeChaosLoop());

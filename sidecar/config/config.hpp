@@ -101,7 +101,7 @@ namespace agentgres::sidecar {
 	BOOL(agents_janitor_enabled, "agents.janitor.enabled", true, "retention and metric rollups")                       \
 	NUM(agents_janitor_interval_s, "agents.janitor.interval_s", 300, 0.05, 604800, "seconds between runs")             \
 	BOOL(agents_indexer_enabled, "agents.indexer.enabled", true,                                                       \
-	     "re-index knowledge.sources every interval_s (nothing to do when there are none)")                            \
+	     "re-index knowledge.sources every interval_s (no loop when there are none)")                                  \
 	NUM(agents_indexer_interval_s, "agents.indexer.interval_s", 300, 0.05, 604800, "seconds between index runs")       \
 	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                                  \
 	    "heartbeats, raw metrics, events and finished jobs kept this long")                                            \

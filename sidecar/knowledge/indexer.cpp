@@ -184,9 +184,11 @@ private:
 					ErrorMetric("read");
 				}
 			}
+			// Files too big count as listed and done: the outcomes add up to the total.
 			result_.counts.skipped += listing.too_big;
 			CountMetric("skipped", listing.too_big);
-			result_.counts.total += static_cast<std::int64_t>(listing.files.size());
+			result_.counts.total += static_cast<std::int64_t>(listing.files.size()) + listing.too_big;
+			result_.counts.done += listing.too_big;
 			listings_.push_back(std::move(listing));
 		}
 	}
@@ -485,22 +487,20 @@ public:
 	{
 		DescribeMetrics();
 		const double interval = c.config.agents_indexer_interval_s;
-		bool said_idle = false;
 		do {
 			c.Progress();
-			if (c.config.knowledge_sources.empty()) {
-				if (!said_idle)
-					log::Info("indexer", "knowledge.sources is empty: nothing to index");
-				said_idle = true;
-				continue;
-			}
 			try {
 				const IndexOptions options = OptionsFromConfig(c.config, {}, "");
 				const IndexResult r = RunIndex(c.db, options, c.stop, [&](const IndexCounts &) { c.Progress(); });
-				log::Info("indexer", r.interrupted ? "index run interrupted" : "index run done",
-				          {{"collection", options.collection},
-				           {"summary", SummaryLine(r.counts, r.seconds)},
-				           {"failed", r.counts.failed}});
+				const IndexCounts &n = r.counts;
+				// A run that changed nothing is the usual case: not worth a line.
+				log::Write(n.added + n.changed + n.deleted + n.failed > 0 || r.interrupted
+				               ? log::Level::kInfo
+				               : log::Level::kDebug,
+				           "indexer", r.interrupted ? "index run interrupted" : "index run done",
+				           {{"collection", options.collection},
+				            {"summary", SummaryLine(r.counts, r.seconds)},
+				            {"failed", n.failed}});
 			} catch (const db::DbError &e) {
 				if (e.connection_lost())
 					throw; // the coordinator reconnects
