@@ -433,20 +433,23 @@ ResolveUnits(const std::vector<std::string> &paths, const std::vector<std::strin
 			s.pop_back();
 		return s;
 	};
+	// A configured file is a scope of its directory; a configured directory
+	// is a root of its own whose includes apply.
+	const auto root_unit = [](const std::string &r) {
+		std::error_code error;
+		if (fs::is_regular_file(r, error)) {
+			const fs::path p(r);
+			return Unit{p.parent_path().string(), p.parent_path().string(), p.filename().string(), false};
+		}
+		return Unit{r, r, "", true};
+	};
 	std::vector<std::string> roots;
 	for (const std::string &c : configured)
 		roots.push_back(normal(c));
 	std::vector<Unit> units;
 	if (paths.empty()) {
-		for (const std::string &r : roots) {
-			std::error_code error;
-			if (fs::is_regular_file(r, error)) {
-				const fs::path p(r);
-				units.push_back({p.parent_path().string(), p.parent_path().string(), p.filename().string(), false});
-			} else {
-				units.push_back({r, r, "", true});
-			}
-		}
+		for (const std::string &r : roots)
+			units.push_back(root_unit(r));
 		return units;
 	}
 	for (const std::string &given : paths) {
@@ -457,22 +460,20 @@ ResolveUnits(const std::vector<std::string> &paths, const std::vector<std::strin
 			throw std::runtime_error("no such file or directory: " + given);
 		bool inside = false;
 		for (const std::string &r : roots) {
-			if (path == r ||
-			    (path.size() > r.size() && path.compare(0, r.size(), r) == 0 && (path[r.size()] == '/' || r == "/"))) {
-				const std::string scope = path == r ? "" : path.substr(r == "/" ? 1 : r.size() + 1);
-				units.push_back({r, r, scope, !fs::is_regular_file(r, error)});
-				inside = true;
-				break;
+			if (path == r) {
+				units.push_back(root_unit(r));
+			} else if (path.size() > r.size() && path.compare(0, r.size(), r) == 0 &&
+			           (path[r.size()] == '/' || r == "/") && !fs::is_regular_file(r, error)) {
+				units.push_back({r, r, path.substr(r == "/" ? 1 : r.size() + 1), true});
+			} else {
+				continue;
 			}
+			inside = true;
+			break;
 		}
 		if (inside)
 			continue;
-		if (fs::is_directory(status)) {
-			units.push_back({path, path, "", false});
-		} else {
-			const fs::path p(path);
-			units.push_back({p.parent_path().string(), p.parent_path().string(), p.filename().string(), false});
-		}
+		units.push_back(fs::is_directory(status) ? Unit{path, path, "", false} : root_unit(path));
 	}
 	return units;
 }

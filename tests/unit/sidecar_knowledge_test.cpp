@@ -252,6 +252,14 @@ TEST_F(Tree, UnitsFollowTheConfiguredRoots)
 	EXPECT_EQ(u[2].root, root_ + "/other");
 	EXPECT_EQ(u[2].scope, "b.cpp");
 	EXPECT_THROW(ResolveUnits({root_ + "/nope"}, {}), std::runtime_error);
+	// A configured file: a scope of its directory, however it is named.
+	for (const std::vector<std::string> &paths : {std::vector<std::string>{}, {root_ + "/other/b.cpp"}}) {
+		const std::vector<Unit> f = ResolveUnits(paths, {root_ + "/other/./b.cpp"});
+		ASSERT_EQ(f.size(), 1u);
+		EXPECT_EQ(f[0].root, root_ + "/other");
+		EXPECT_EQ(f[0].scope, "b.cpp");
+		EXPECT_FALSE(f[0].configured);
+	}
 	EXPECT_TRUE(InScope(u[0], "src/a.cpp"));
 	Unit src{proj, proj, "src", true};
 	EXPECT_TRUE(InScope(src, "src/x/y.cpp"));
