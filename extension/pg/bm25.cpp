@@ -32,6 +32,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 }
 
 namespace core = agentgres::core;
@@ -81,6 +82,10 @@ AGENTGRES_FUNCTION(agentgres_bm25_terms)
 	// fetch (PostgreSQL)
 	const std::string_view content = agentgres::pg::VarlenaView(PG_GETARG_TEXT_PP(0));
 	const Oid config = PG_GETARG_OID(1);
+	// A regconfig made from a number is not checked by its input function.
+	if (!SearchSysCacheExists1(TSCONFIGOID, ObjectIdGetDatum(config)))
+		ereport(ERROR, errcode(ERRCODE_UNDEFINED_OBJECT),
+		        errmsg("text search configuration with OID %u does not exist", config));
 	InitMaterializedSRF(fcinfo, 0);
 	auto *result_info = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 

@@ -779,6 +779,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA agentgres TO agentgres_reader;
 -- Knowledge: the application (or agentgresd) ingests; the BM25 postings and
 -- statistics are written by SECURITY DEFINER triggers on chunks only.
 GRANT INSERT ON agentgres.collections TO agentgres_agent;
+GRANT INSERT, UPDATE, DELETE ON agentgres.documents, agentgres.chunks, agentgres.symbols, agentgres.embedding_cache
+	TO agentgres_agent;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentgres TO agentgres_admin;
 
 DO $$

@@ -286,3 +286,18 @@ SELECT count(*) AS chunks, max(length(content)) <= 100 AS bounded
 FROM chunk_text(repeat('é', 1000), 'text', 100, 10);
 SELECT dims(embed('anything')) = dims(embed('')) AS fixed_dims, norm(embed('some words')) BETWEEN 0.999 AND 1.001 AS unit,
        norm(embed('')) AS empty_norm, embed('same text')::text = embed('same text')::text AS deterministic;
+
+-- roles: an application (agentgres_agent) ingests and the index follows
+-- (the triggers write the postings for it); a reader searches but cannot ingest
+CREATE ROLE regress_knowledge_app IN ROLE agentgres_agent;
+CREATE ROLE regress_knowledge_reader IN ROLE agentgres_reader;
+SET ROLE regress_knowledge_app;
+SELECT ingest_document('code', 'app/notes.txt', 'written by the application role') > 0 AS ingested;
+SELECT pg_temp.sqlstate_of($$INSERT INTO agentgres.bm25_postings VALUES (1, 'x', 1, 1, 1)$$) AS write_postings;
+SET ROLE regress_knowledge_reader;
+SELECT uri FROM bm25_search('code', 'application role', 1);
+SELECT pg_temp.sqlstate_of($$SELECT agentgres.ingest_document('code', 'r.txt', 'x')$$) AS reader_ingests;
+SELECT pg_temp.sqlstate_of($$SELECT agentgres.delete_document('code', 'app/notes.txt')$$) AS reader_deletes;
+RESET ROLE;
+SELECT pg_temp.index_is_exact() AS exact;
+DROP ROLE regress_knowledge_app, regress_knowledge_reader;
