@@ -258,7 +258,9 @@ private:
 			}
 			content.resize(static_cast<std::size_t>(in.gcount()));
 		}
-		if (content.size() > options_.filters.max_file_bytes || LooksBinary(content)) {
+		std::string reason;
+		const ContentKind kind = ClassifyContent(content, &reason);
+		if (content.size() > options_.filters.max_file_bytes || kind == ContentKind::kBinary) {
 			// Grew past the limit since it was listed, or binary: not indexed.
 			present_.erase(unit.name + '\n' + file.uri);
 			++result_.counts.skipped;
@@ -266,8 +268,8 @@ private:
 			Done();
 			return;
 		}
-		if (const std::size_t bad = InvalidUtf8Offset(content); bad != std::string_view::npos) {
-			Fail(file.uri, "invalid UTF-8 at byte " + std::to_string(bad), "encoding");
+		if (kind == ContentKind::kNotUtf8) {
+			Fail(file.uri, "not UTF-8 text: " + reason, "encoding");
 			Done();
 			return;
 		}

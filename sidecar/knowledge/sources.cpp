@@ -1,5 +1,7 @@
 #include "knowledge/sources.hpp"
 
+#include "core/chunker.hpp"
+
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -487,51 +489,12 @@ InScope(const Unit &unit, std::string_view uri)
 	                             uri[unit.scope.size()] == '/');
 }
 
-bool
-LooksBinary(std::string_view content)
+ContentKind
+ClassifyContent(std::string_view content, std::string *reason)
 {
-	return content.substr(0, 8000).find('\0') != kNpos;
-}
-
-std::size_t
-InvalidUtf8Offset(std::string_view s)
-{
-	std::size_t i = 0;
-	while (i < s.size()) {
-		const auto c = static_cast<unsigned char>(s[i]);
-		std::size_t n = 0;
-		std::uint32_t cp = 0;
-		if (c == 0) {
-			return i; // text cannot hold NUL in PostgreSQL
-		} else if (c < 0x80) {
-			++i;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return i;
-		}
-		for (std::size_t k = 1; k <= n; ++k) {
-			if (i + k >= s.size())
-				return i;
-			const auto cc = static_cast<unsigned char>(s[i + k]);
-			if ((cc & 0xC0) != 0x80)
-				return i;
-			cp = (cp << 6) | (cc & 0x3F);
-		}
-		// Overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF.
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return i;
-		i += n + 1;
-	}
-	return kNpos;
+	if (!core::chunker::LooksBinary(content, reason))
+		return ContentKind::kText;
+	return content.find('\0') != std::string_view::npos ? ContentKind::kBinary : ContentKind::kNotUtf8;
 }
 
 } // namespace agentgres::sidecar::knowledge

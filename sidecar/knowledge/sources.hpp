@@ -113,10 +113,11 @@ std::vector<Unit> ResolveUnits(const std::vector<std::string> &paths, const std:
 // Whether stored document `uri` of unit `unit` lies in its scope.
 bool InScope(const Unit &unit, std::string_view uri);
 
-// Binary content (a NUL byte in the first 8000 bytes, git's test): skipped.
-bool LooksBinary(std::string_view content);
-// The offset of the first byte that is not valid UTF-8 (or is NUL, which
-// PostgreSQL's text cannot hold), or npos.
-std::size_t InvalidUtf8Offset(std::string_view content);
+// What a file's bytes are, by the chunker's test (core/chunker.hpp's
+// LooksBinary, the one the extension uses): text; binary (a NUL byte, which
+// PostgreSQL's text cannot hold either), skipped; or not UTF-8, a failure.
+enum class ContentKind { kText, kBinary, kNotUtf8 };
+// reason: for kNotUtf8, what was found and where.
+ContentKind ClassifyContent(std::string_view content, std::string *reason = nullptr);
 
 } // namespace agentgres::sidecar::knowledge

@@ -188,7 +188,7 @@ printf 'caf\xe9 au lait\n' >"$T/src/latin1.txt"
 printf 'def fine():\n    return 1\n' >"$T/src/fine.py"
 out=$(ingest) && rc=0 || rc=$?
 check "a file that is not UTF-8 fails alone: exit 1" test "$rc" = 1
-check "  named with the reason" grep -q "not indexed: src/latin1.txt: invalid UTF-8 at byte 3" <<<"$out"
+check "  named with the reason" grep -q "not indexed: src/latin1.txt: not UTF-8 text: invalid UTF-8 at byte offset 3" <<<"$out"
 check "  the other new file went in" sql_is 1 "SELECT count(*) FROM agentgres.documents WHERE uri = 'src/fine.py'"
 rm "$T/src/latin1.txt"
 out=$(ingest "$SCRATCH/no/such/path") && rc=0 || rc=$?

@@ -1,6 +1,6 @@
 // The indexer's pieces that need no database: globs and .gitignore
-// semantics, the file listing of a source tree, ctags's JSON and the real
-// ctags when installed, SHA-256, progress formatting, list settings.
+// semantics, the file listing of a source tree, text or binary, ctags's JSON
+// and the real ctags when installed, SHA-256, progress formatting, list settings.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -267,18 +267,21 @@ TEST_F(Tree, UnitsFollowTheConfiguredRoots)
 	EXPECT_FALSE(InScope(src, "README.md"));
 }
 
-TEST(Content, BinaryAndUtf8)
+TEST(Content, TextBinaryOrNotUtf8)
 {
-	EXPECT_FALSE(LooksBinary("plain text\n"));
-	EXPECT_TRUE(LooksBinary(std::string("ab\0cd", 5)));
-	EXPECT_FALSE(LooksBinary(std::string(9000, 'a') + std::string(1, '\0'))); // past git's window
-	EXPECT_EQ(InvalidUtf8Offset("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"), std::string_view::npos);
-	EXPECT_EQ(InvalidUtf8Offset("ab\xFF"), 2u);
-	EXPECT_EQ(InvalidUtf8Offset("ab\xC3"), 2u);           // truncated
-	EXPECT_EQ(InvalidUtf8Offset("\xC0\x80"), 0u);         // overlong NUL
-	EXPECT_EQ(InvalidUtf8Offset("\xED\xA0\x80"), 0u);     // a surrogate
-	EXPECT_EQ(InvalidUtf8Offset("\xF4\x90\x80\x80"), 0u); // beyond U+10FFFF
-	EXPECT_EQ(InvalidUtf8Offset(std::string("a\0b", 3)), 1u);
+	std::string reason;
+	EXPECT_EQ(ClassifyContent("plain text\n"), ContentKind::kText);
+	EXPECT_EQ(ClassifyContent(""), ContentKind::kText);
+	EXPECT_EQ(ClassifyContent("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"), ContentKind::kText);
+	EXPECT_EQ(ClassifyContent(std::string("ab\0cd", 5)), ContentKind::kBinary);
+	EXPECT_EQ(ClassifyContent(std::string(9000, 'a') + std::string(1, '\0')), ContentKind::kBinary);
+	EXPECT_EQ(ClassifyContent(std::string("\xFF\0", 2)), ContentKind::kBinary); // UTF-16 and the like
+	EXPECT_EQ(ClassifyContent("caf\xE9 au lait", &reason), ContentKind::kNotUtf8);
+	EXPECT_NE(reason.find("offset 3"), std::string::npos) << reason;
+	EXPECT_EQ(ClassifyContent("ab\xC3"), ContentKind::kNotUtf8);           // truncated
+	EXPECT_EQ(ClassifyContent("\xC0\x80"), ContentKind::kNotUtf8);         // overlong NUL
+	EXPECT_EQ(ClassifyContent("\xED\xA0\x80"), ContentKind::kNotUtf8);     // a surrogate
+	EXPECT_EQ(ClassifyContent("\xF4\x90\x80\x80"), ContentKind::kNotUtf8); // beyond U+10FFFF
 }
 
 TEST(Content, Sha256IsTheDatabasesContentHash)
