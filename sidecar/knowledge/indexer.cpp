@@ -274,7 +274,11 @@ private:
 			return;
 		}
 		const auto stored = stored_.find(file.uri);
-		if (stored != stored_.end() && stored->second.hash == Sha256Hex(content)) {
+		// Unchanged: same content from the same source (a moved source root
+		// is sent again, so its documents carry the new root and stay in its
+		// deletion scope).
+		if (stored != stored_.end() && stored->second.source == unit.name &&
+		    stored->second.hash == Sha256Hex(content)) {
 			++result_.counts.unchanged;
 			CountMetric("unchanged");
 			Done();

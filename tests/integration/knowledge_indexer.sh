@@ -11,7 +11,7 @@
 #   connection errors exit 2; the built-in symbol extractor when ctags is
 #   missing; a knowledge.index job run by the daemon's worker, a bad one
 #   dead with its error; the indexer loop picks up a new file; /metrics
-#   shows the counts.
+#   shows the counts; a source moved elsewhere takes its documents along.
 # Needs PGHOST/PGPORT/PGUSER of a running cluster with the extension installed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -245,6 +245,20 @@ if command -v promtool >/dev/null; then
 fi
 check "the BM25 index is exact with the daemon's writes" exact
 stop_daemon
+
+# 9. a source moved elsewhere: its documents follow it (and can be deleted there)
+mv "$T" "$T.moved"
+export AGENTGRES_KNOWLEDGE_SOURCES="$T.moved"
+out=$(ingest) && rc=0 || rc=$?
+check "a moved source: sent again under its new root, nothing added or deleted" bash -c \
+	"[[ $rc == 0 ]] && grep -Eq ' 0 added, [1-9][0-9]* changed, 0 unchanged, 0 deleted' <<<\"\$1\"" _ "$out"
+check "  every document names the new root" sql_is 0 \
+	"SELECT count(*) FROM agentgres.documents d JOIN agentgres.collections c ON c.id = d.collection_id
+	 WHERE c.name = 'fixture' AND d.metadata ->> 'source' <> '$T.moved'"
+rm "$T.moved/src/fine.py"
+out=$(ingest) && rc=0 || rc=$?
+check "  a file deleted there is deleted from the index" bash -c "[[ $rc == 0 ]] && grep -q ' 1 deleted' <<<\"\$1\"" _ "$out"
+check "  the BM25 index is exact" exact
 
 "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB" >/dev/null
 echo "knowledge_indexer: $failures failure(s)"
