@@ -49,11 +49,13 @@ ProgressLine(const IndexCounts &c, double elapsed_s, int width)
 std::string
 SummaryLine(const IndexCounts &c, double elapsed_s)
 {
-	return std::to_string(c.total) + " files in " + text::Rounded(elapsed_s, elapsed_s < 10 ? 2 : 1) +
-	       " s: " + std::to_string(c.added) + " added, " + std::to_string(c.changed) + " changed, " +
-	       std::to_string(c.unchanged) + " unchanged, " + std::to_string(c.deleted) + " deleted, " +
-	       std::to_string(c.skipped) + " skipped, " + std::to_string(c.failed) + " failed; " +
-	       std::to_string(c.chunks) + " chunks written";
+	// An interrupted run says how far it got.
+	const std::string files =
+	    c.done < c.total ? std::to_string(c.done) + "/" + std::to_string(c.total) : std::to_string(c.total);
+	return files + " files in " + text::Rounded(elapsed_s, elapsed_s < 10 ? 2 : 1) + " s: " + std::to_string(c.added) +
+	       " added, " + std::to_string(c.changed) + " changed, " + std::to_string(c.unchanged) + " unchanged, " +
+	       std::to_string(c.deleted) + " deleted, " + std::to_string(c.skipped) + " skipped, " +
+	       std::to_string(c.failed) + " failed; " + std::to_string(c.chunks) + " chunks written";
 }
 
 TerminalProgress::TerminalProgress(std::FILE *out)

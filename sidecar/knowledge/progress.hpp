@@ -27,6 +27,7 @@ std::string FormatEta(double seconds);
 // at most `width` columns (the bar shrinks, then goes).
 std::string ProgressLine(const IndexCounts &counts, double elapsed_s, int width);
 // "456 files in 1.2 s: 3 added, 1 changed, 450 unchanged, 0 deleted, 2 skipped, 0 failed; 57 chunks written"
+// ("42/110 files in ..." when the run stopped early).
 std::string SummaryLine(const IndexCounts &counts, double elapsed_s);
 
 // Draws ProgressLine on `out` when it is a terminal, at most every 100 ms,

@@ -381,9 +381,13 @@ TEST(Progress, LinesAndEta)
 	c.unchanged = 450;
 	c.skipped = 2;
 	c.chunks = 57;
+	c.done = 456;
 	EXPECT_EQ(
 	    SummaryLine(c, 1.234),
 	    "456 files in 1.23 s: 3 added, 1 changed, 450 unchanged, 0 deleted, 2 skipped, 0 failed; 57 chunks written");
+	EXPECT_EQ(SummaryLine(c, 12.34).substr(0, 19), "456 files in 12.3 s");
+	c.done = 42; // stopped early
+	EXPECT_EQ(SummaryLine(c, 1).substr(0, 16), "42/456 files in ");
 }
 
 TEST(ListSettings, TomlArraysAndCommaSeparatedText)
