@@ -19,13 +19,6 @@
 
 namespace agentgres::sidecar {
 
-// INT(member, path, default, min, max, help)
-// NUM(member, path, default, min, max, help)
-// BOOL(member, path, default, help)
-// TEXT(member, path, default, choices ("a|b", or "" for any), secret, help)
-// LIST(member, path, default (comma-separated), help): a list of strings; a
-//   TOML array, or in the environment items separated by commas (a literal
-//   comma or backslash in an item is escaped with a backslash)
 // Build output, dependencies, the embedded default's folder, and files that
 // are binary by name.
 #define AGENTGRES_KNOWLEDGE_EXCLUDE                                                                                    \
@@ -33,6 +26,13 @@ namespace agentgres::sidecar {
 	"*.o,*.a,*.so,*.so.*,*.dylib,*.dll,*.exe,*.bc,*.pyc,*.class,*.jar,*.zip,*.tar,*.gz,*.tgz,*.bz2,*.xz,*.zst,*.7z,"   \
 	"*.png,*.jpg,*.jpeg,*.gif,*.ico,*.webp,*.pdf,*.woff,*.woff2,*.ttf,*.otf,*.mp3,*.mp4,*.wav,*.sqlite,*.db,*.lock"
 
+// INT(member, path, default, min, max, help)
+// NUM(member, path, default, min, max, help)
+// BOOL(member, path, default, help)
+// TEXT(member, path, default, choices ("a|b", or "" for any), secret, help)
+// LIST(member, path, default (comma-separated), help): a list of strings; a
+//   TOML array, or in the environment items separated by commas (a literal
+//   comma or backslash in an item is escaped with a backslash)
 #define AGENTGRES_SETTINGS(INT, NUM, BOOL, TEXT, LIST)                                                                 \
 	TEXT(database_dsn, "database.dsn", "", "", true,                                                                   \
 	     "libpq conninfo or URI; empty: libpq's PG* environment variables")                                            \
@@ -100,11 +100,11 @@ namespace agentgres::sidecar {
 	    "samples before anomaly alerts start")                                                                         \
 	BOOL(agents_janitor_enabled, "agents.janitor.enabled", true, "retention and metric rollups")                       \
 	NUM(agents_janitor_interval_s, "agents.janitor.interval_s", 300, 0.05, 604800, "seconds between runs")             \
+	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                                  \
+	    "heartbeats, raw metrics, events and finished jobs kept this long")                                            \
 	BOOL(agents_indexer_enabled, "agents.indexer.enabled", true,                                                       \
 	     "re-index knowledge.sources every interval_s (no loop when there are none)")                                  \
 	NUM(agents_indexer_interval_s, "agents.indexer.interval_s", 300, 0.05, 604800, "seconds between index runs")       \
-	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                                  \
-	    "heartbeats, raw metrics, events and finished jobs kept this long")                                            \
 	BOOL(agents_worker_enabled, "agents.worker.enabled", true, "run jobs from agentgres.jobs")                         \
 	INT(agents_worker_concurrency, "agents.worker.concurrency", 1, 1, 64,                                              \
 	    "worker loops (each with its own connection) running jobs in parallel")                                        \
