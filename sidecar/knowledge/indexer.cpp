@@ -19,7 +19,7 @@
 namespace agentgres::sidecar::knowledge {
 
 std::string
-Sha256Hex(std::string_view data)
+ContentHash(std::string_view data)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int length = 0;
@@ -278,7 +278,7 @@ private:
 		// is sent again, so its documents carry the new root and stay in its
 		// deletion scope).
 		if (stored != stored_.end() && stored->second.source == unit.name &&
-		    stored->second.hash == Sha256Hex(content)) {
+		    stored->second.hash == ContentHash(content)) {
 			++result_.counts.unchanged;
 			CountMetric("unchanged");
 			Done();

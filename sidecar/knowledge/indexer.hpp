@@ -64,7 +64,8 @@ std::unique_ptr<Loop> MakeIndexerLoop();
 int IngestCommand(const Config &config, const std::vector<std::string> &paths, const std::string &collection,
                   bool queue);
 
-// The SHA-256 of data in lower-case hex (what the database stores as content_hash).
-std::string Sha256Hex(std::string_view data);
+// The SHA-256 of data in lower-case hex: the documents' content_hash
+// (encode(sha256(convert_to(content, 'UTF8')), 'hex') in the database).
+std::string ContentHash(std::string_view data);
 
 } // namespace agentgres::sidecar::knowledge
