@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -221,14 +222,27 @@ TEST_F(Tree, ListsWhatTheFiltersAndGitignoreLeave)
 
 TEST_F(Tree, AnUnreadableDirectoryIsReported)
 {
-	if (geteuid() == 0)
-		GTEST_SKIP() << "root reads every directory";
 	Write("locked/a.cpp", "x");
 	Write("b.cpp", "x");
+	fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+	                           fs::perms::others_read | fs::perms::others_exec);
+	fs::permissions(root_ + "/b.cpp", fs::perms::owner_all | fs::perms::others_read);
 	fs::permissions(root_ + "/locked", fs::perms::none);
-	const Listing l = ListFiles(root_, "", Filters{});
-	EXPECT_EQ(Uris(l), (std::vector<std::string>{"b.cpp"}));
-	EXPECT_EQ(l.unreadable, (std::vector<std::string>{"locked"}));
+	// Root reads every directory: list as nobody in a child process.
+	const pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		const Listing l = ListFiles(root_, "", Filters{});
+		const bool ok = l.error.empty() && l.files.size() == 1 && l.files[0].uri == "b.cpp" &&
+		                l.unreadable == std::vector<std::string>{"locked"};
+		_exit(ok ? 0 : 1);
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0) << "3: could not become nobody; 1: wrong listing";
 }
 
 TEST_F(Tree, UnitsFollowTheConfiguredRoots)
