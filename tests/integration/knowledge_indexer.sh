@@ -193,7 +193,7 @@ check "  the other new file went in" sql_is 1 "SELECT count(*) FROM agentgres.do
 rm "$T/src/latin1.txt"
 out=$(ingest "$SCRATCH/no/such/path") && rc=0 || rc=$?
 check "a missing path: exit 2, named" bash -c "[[ $rc == 2 ]] && grep -q 'no such file or directory: .*no/such/path' <<<\"\$1\"" _ "$out"
-out=$(AGENTGRES_KNOWLEDGE_SOURCES= "$DAEMON" ingest 2>&1) && rc=0 || rc=$?
+out=$(AGENTGRES_KNOWLEDGE_SOURCES='' "$DAEMON" ingest 2>&1) && rc=0 || rc=$?
 check "no path and no sources: exit 2" bash -c "[[ $rc == 2 ]] && grep -q 'knowledge.sources is empty' <<<\"\$1\"" _ "$out"
 out=$("$DAEMON" ingest --dsn "host=$SCRATCH port=1 dbname=none" 2>&1) && rc=0 || rc=$?
 check "no database: exit 2" bash -c "[[ $rc == 2 ]] && grep -q 'could not connect' <<<\"\$1\"" _ "$out"
