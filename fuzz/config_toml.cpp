@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "config/config.hpp"
 #include "fuzz.hpp"
@@ -53,6 +54,12 @@ TomlValue(const SettingValue &v)
 {
 	if (const auto *s = std::get_if<std::string>(&v))
 		return TomlString(*s);
+	if (const auto *list = std::get_if<std::vector<std::string>>(&v)) {
+		std::string out = "[";
+		for (const std::string &item : *list)
+			out += (out.size() > 1 ? ", " : "") + TomlString(item);
+		return out + "]";
+	}
 	if (const auto *b = std::get_if<bool>(&v))
 		return *b ? "true" : "false";
 	if (const auto *i = std::get_if<std::int64_t>(&v))

@@ -81,8 +81,8 @@ install_dependencies() {
 		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev \
 		libeigen3-dev nlohmann-json3-dev \
 		libgtest-dev libgmock-dev libbenchmark-dev \
-		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev \
-		python3 sudo curl
+		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev libssl-dev \
+		universal-ctags python3 sudo curl
 }
 
 # What only the tests need: promtool (from prometheus) checks /metrics,

@@ -93,7 +93,6 @@ VERSION="$("${PSQL[@]}" -d "$DB" -tAc "SELECT extversion FROM pg_extension WHERE
 daemon_role_sql agentgresd | "${PSQL[@]}" -d "$DB"
 
 # agentgresd on the embedded cluster (restarted so a rebuilt binary is used).
-log "starting agentgresd on $HTTP"
 stop_daemon
 cat >"$DAEMON_CONFIG" <<TOML
 # written by scripts/up.sh
@@ -103,7 +102,20 @@ dsn = "host=$BASE/run port=$PORT user=agentgresd dbname=$DB"
 listen = "$HTTP"
 [agents.perfmon]
 disk_path = "$BASE"
+[knowledge]
+# The project's own sources and docs, indexed into the collection "project"
+# (agentgresd ingest now, then the indexer loop every 5 minutes).
+sources = ["$AGENTGRES_ROOT"]
+include = ["extension/", "sidecar/", "sql/", "scripts/", "tests/", "bench/", "packaging/", "fuzz/*.cpp", "fuzz/*.hpp",
+           "fuzz/*.sh", "*.md", "CMakeLists.txt", "Makefile.pgxs", "agentgres.control", ".clang-format", ".ci/"]
+exclude = ["build/", "build-*/", ".agentgres/", "node_modules/", "tests/data/", "tests/regress/output/", "*.o", "*.so",
+           "*.a", "*.bc"]
 TOML
+# The first index, in the foreground so its progress shows; failed files
+# are named and do not stop the set-up.
+log "indexing the project's sources and docs (agentgresd ingest)"
+AGENTGRES_CONFIG="$DAEMON_CONFIG" "$DAEMON" ingest || log "some files were not indexed (see above)"
+log "starting agentgresd on $HTTP"
 AGENTGRES_CONFIG="$DAEMON_CONFIG" nohup "$DAEMON" run >>"$DAEMON_LOG" 2>&1 &
 echo $! >"$DAEMON_PID"
 for _ in $(seq 1 50); do

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/agents.hpp"
+#include "knowledge/indexer.hpp"
 #include "metrics/metrics.hpp"
 #include "log/log.hpp"
 
@@ -69,6 +70,15 @@ Handlers()
 	     [](const nlohmann::json &, LoopContext &c) {
 		     const db::Result r = c.db.Exec("SELECT agentgres.refresh_insights()");
 		     return nlohmann::json{{"insights", r.Int(0, 0)}};
+	     }},
+	    // Indexes payload.paths (default: knowledge.sources) into
+	    // payload.collection; a failed file fails the job (retried).
+	    {"knowledge.index",
+	     [](const nlohmann::json &payload, LoopContext &c) {
+		     nlohmann::json result = knowledge::RunIndexJob(payload, c);
+		     if (c.stop)
+			     throw Interrupted(); // released, not done: it runs again
+		     return result;
 	     }},
 	    {"metrics.rollup",
 	     [](const nlohmann::json &, LoopContext &c) {

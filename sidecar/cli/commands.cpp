@@ -19,6 +19,7 @@
 #include "db/connection.hpp"
 #include "http/health.hpp"
 #include "http/server.hpp"
+#include "knowledge/indexer.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "util/text.hpp"
@@ -110,7 +111,8 @@ PrintSettings(const ag::Config &config, const ConfigChoice &choice)
 		std::cout << "warning: " << w << "\n";
 	std::cout << '\n';
 	for (const ag::SettingInfo &s : ag::SettingsTable()) {
-		const bool text = std::holds_alternative<std::string>(s.default_value);
+		const bool text = std::holds_alternative<std::string>(s.default_value) ||
+		                  std::holds_alternative<std::vector<std::string>>(s.default_value);
 		const auto shown = [&](std::string v) { return text && !s.secret ? "\"" + v + "\"" : v; };
 		std::string default_text = ag::FormatValue(s.default_value);
 		if (s.secret)
@@ -172,6 +174,9 @@ Run(const ag::Config &config, const ConfigChoice &choice, const char *version)
 		for (std::int64_t i = 1; i <= workers; ++i)
 			coordinator.Add(ag::MakeWorkerLoop(workers == 1 ? "worker" : "worker-" + std::to_string(i)));
 	}
+	// No loop without sources: nothing to keep fresh.
+	if (config.agents_indexer_enabled && !config.knowledge_sources.empty())
+		coordinator.Add(ag::knowledge::MakeIndexerLoop());
 	if (config.agents_chaos_enabled)
 		coordinator.Add(ag::MakeChaosLoop());
 
@@ -231,6 +236,8 @@ Execute(const Command &command, const char *version)
 		}
 		if (command.name == "run")
 			return Run(config, choice, version);
+		if (command.name == "ingest")
+			return ag::knowledge::IngestCommand(config, command.paths, command.collection, command.queue);
 
 		const auto db = Connect(config);
 		if (command.name == "status") {

@@ -4,11 +4,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace agentgres::sidecar::cli {
 
 struct Command {
-	std::string name;          // run, status, enqueue, jobs, alerts, ack, settings
+	std::string name;          // run, status, enqueue, jobs, alerts, ack, settings, ingest
 	bool config_given = false; // --config on the command line
 	std::string config_path;
 	std::string dsn;
@@ -20,6 +21,9 @@ struct Command {
 	std::string state;
 	std::string limit = "20";
 	long long alert_id = 0;
+	std::vector<std::string> paths; // ingest
+	std::string collection;         // ingest --collection
+	bool queue = false;             // ingest --queue
 };
 
 // Which configuration file is used, and how it was chosen.

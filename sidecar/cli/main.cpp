@@ -5,6 +5,7 @@
 //   agentgresd enqueue KIND [PAYLOAD] queue a job
 //   agentgresd jobs                   recent jobs
 //   agentgresd alerts [ack ID]        unresolved alerts, or acknowledge one
+//   agentgresd ingest [PATH...]       index files into the knowledge collection
 //   agentgresd settings               every setting: value, source, default, meaning
 //   agentgresd version
 //
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -81,6 +83,15 @@ main(int argc, char **argv)
 	auto *ack = alerts->add_subcommand("ack", "acknowledge an alert");
 	long long alert_id = 0;
 	ack->add_option("id", alert_id, "alert id")->required();
+	auto *ingest = app.add_subcommand(
+	    "ingest", "index files and directories (default: knowledge.sources) into the knowledge collection; exit 1 "
+	              "when a file failed, 2 on a usage or connection error");
+	std::vector<std::string> ingest_paths;
+	std::string collection;
+	bool queue = false;
+	ingest->add_option("paths", ingest_paths, "files and directories (default: the configured knowledge.sources)");
+	ingest->add_option("--collection", collection, "collection to write (default: knowledge.collection)");
+	ingest->add_flag("--queue", queue, "enqueue a knowledge.index job for the daemon's worker instead");
 	auto *settings =
 	    app.add_subcommand("settings", "every setting with its value, where it came from, its default and meaning");
 	auto *version = app.add_subcommand("version", "print the version");
@@ -112,7 +123,7 @@ main(int argc, char **argv)
 	}
 	namespace cli = agentgres::sidecar::cli;
 	cli::Command command;
-	for (const CLI::App *sub : {run, status, enqueue, jobs, alerts, ack, settings})
+	for (const CLI::App *sub : {run, status, enqueue, jobs, alerts, ack, settings, ingest})
 		if (sub->parsed())
 			command.name = sub->get_name(); // ack after alerts: the innermost wins
 	command.config_given = config_option->count() > 0;
@@ -126,5 +137,8 @@ main(int argc, char **argv)
 	command.state = state;
 	command.limit = limit;
 	command.alert_id = alert_id;
+	command.paths = ingest_paths;
+	command.collection = collection;
+	command.queue = queue;
 	return cli::Execute(command, AGENTGRES_VERSION);
 }

@@ -23,7 +23,7 @@ namespace agentgres::sidecar {
 #define AGENTGRES_NUM_BOUND(member, path, def, lo, hi, help)                                                           \
 	static_assert((lo) >= -2147483.0 && (hi) <= 2147483.0 && (lo) <= (def) && (def) <= (hi), path ": range too wide");
 #define AGENTGRES_NO_BOUND(...)
-AGENTGRES_SETTINGS(AGENTGRES_INT_BOUND, AGENTGRES_NUM_BOUND, AGENTGRES_NO_BOUND, AGENTGRES_NO_BOUND)
+AGENTGRES_SETTINGS(AGENTGRES_INT_BOUND, AGENTGRES_NUM_BOUND, AGENTGRES_NO_BOUND, AGENTGRES_NO_BOUND, AGENTGRES_NO_BOUND)
 #undef AGENTGRES_INT_BOUND
 #undef AGENTGRES_NUM_BOUND
 #undef AGENTGRES_NO_BOUND
@@ -39,8 +39,12 @@ SettingsTable()
 	SettingInfo{path, help, &Settings::member, SettingValue{bool{def}}, 0, 0, "", false},
 #define AGENTGRES_TEXT_ROW(member, path, def, choices, secret, help)                                                   \
 	SettingInfo{path, help, &Settings::member, SettingValue{std::string(def)}, 0, 0, choices, secret},
+#define AGENTGRES_LIST_ROW(member, path, def, help)                                                                    \
+	SettingInfo{path, help, &Settings::member, SettingValue{ParseList(def)}, 0, 0, "", false},
 	static const std::vector<SettingInfo> table = {
-	    AGENTGRES_SETTINGS(AGENTGRES_INT_ROW, AGENTGRES_NUM_ROW, AGENTGRES_BOOL_ROW, AGENTGRES_TEXT_ROW)};
+	    AGENTGRES_SETTINGS(AGENTGRES_INT_ROW, AGENTGRES_NUM_ROW, AGENTGRES_BOOL_ROW, AGENTGRES_TEXT_ROW,
+	                       AGENTGRES_LIST_ROW)};
+#undef AGENTGRES_LIST_ROW
 #undef AGENTGRES_INT_ROW
 #undef AGENTGRES_NUM_ROW
 #undef AGENTGRES_BOOL_ROW
@@ -82,6 +86,50 @@ EnvironmentName(std::string_view path)
 	return name;
 }
 
+std::vector<std::string>
+ParseList(std::string_view text)
+{
+	std::vector<std::string> items;
+	std::string item;
+	const auto finish = [&] {
+		const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+		std::size_t begin = 0, end = item.size();
+		while (end > begin && blank(item[end - 1]))
+			--end;
+		while (begin < end && blank(item[begin]))
+			++begin;
+		if (begin < end)
+			items.push_back(item.substr(begin, end - begin));
+		item.clear();
+	};
+	for (std::size_t i = 0; i < text.size(); ++i) {
+		if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == ',' || text[i + 1] == '\\'))
+			item.push_back(text[++i]);
+		else if (text[i] == ',')
+			finish();
+		else
+			item.push_back(text[i]);
+	}
+	finish();
+	return items;
+}
+
+std::string
+FormatList(const std::vector<std::string> &items)
+{
+	std::string out;
+	for (const std::string &item : items) {
+		if (!out.empty())
+			out += ',';
+		for (char c : item) {
+			if (c == ',' || c == '\\')
+				out += '\\';
+			out += c;
+		}
+	}
+	return out;
+}
+
 std::string
 FormatValue(const SettingValue &value)
 {
@@ -90,6 +138,8 @@ FormatValue(const SettingValue &value)
 		    using T = std::decay_t<decltype(x)>;
 		    if constexpr (std::is_same_v<T, std::string>)
 			    return x;
+		    else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+			    return FormatList(x);
 		    else if constexpr (std::is_same_v<T, bool>)
 			    return x ? "true" : "false";
 		    else if constexpr (std::is_same_v<T, double>)
@@ -181,6 +231,8 @@ Parse(const SettingInfo &info, std::string_view text)
 			    if (t == "false" || t == "0" || t == "no" || t == "off")
 				    return false;
 			    throw bad("expected true or false");
+		    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+			    return ParseList(t);
 		    } else {
 			    if (*info.choices == '\0')
 				    return t;
@@ -271,7 +323,20 @@ ApplyToml(Config &c, const toml::table &table, const std::string &origin)
 				value = std::to_string(*node.value<std::int64_t>());
 			else if (node.is_floating_point())
 				value = text::Number(*node.value<double>()); // exact: no rounding to 6 decimals
-			else
+			else if (const toml::array *array = node.as_array()) {
+				// A list setting: an array of strings.
+				std::vector<std::string> items;
+				for (const toml::node &item : *array) {
+					if (!item.is_string())
+						throw std::runtime_error(
+						    "setting " + Quoted(full) + " in " + Quoted(origin) + " must be an array of strings");
+					items.push_back(*item.value<std::string>());
+				}
+				value = FormatList(items);
+				if (!std::holds_alternative<std::vector<std::string> Settings::*>(FindSetting(full)->member))
+					throw std::runtime_error(
+					    "setting " + Quoted(full) + " in " + Quoted(origin) + " takes a single value, not an array");
+			} else
 				throw std::runtime_error(
 				    "setting " + Quoted(full) + " in " + Quoted(origin) + " has an unsupported type");
 			try {

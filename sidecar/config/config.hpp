@@ -19,11 +19,21 @@
 
 namespace agentgres::sidecar {
 
+// Build output, dependencies, the embedded default's folder, and files that
+// are binary by name.
+#define AGENTGRES_KNOWLEDGE_EXCLUDE                                                                                    \
+	"build/,build-*/,cmake-build-*/,.agentgres/,node_modules/,__pycache__/,.venv/,venv/,target/,dist/,"                \
+	"*.o,*.a,*.so,*.so.*,*.dylib,*.dll,*.exe,*.bc,*.pyc,*.class,*.jar,*.zip,*.tar,*.gz,*.tgz,*.bz2,*.xz,*.zst,*.7z,"   \
+	"*.png,*.jpg,*.jpeg,*.gif,*.ico,*.webp,*.pdf,*.woff,*.woff2,*.ttf,*.otf,*.mp3,*.mp4,*.wav,*.sqlite,*.db,*.lock"
+
 // INT(member, path, default, min, max, help)
 // NUM(member, path, default, min, max, help)
 // BOOL(member, path, default, help)
 // TEXT(member, path, default, choices ("a|b", or "" for any), secret, help)
-#define AGENTGRES_SETTINGS(INT, NUM, BOOL, TEXT)                                                                       \
+// LIST(member, path, default (comma-separated), help): a list of strings; a
+//   TOML array, or in the environment items separated by commas (a literal
+//   comma or backslash in an item is escaped with a backslash)
+#define AGENTGRES_SETTINGS(INT, NUM, BOOL, TEXT, LIST)                                                                 \
 	TEXT(database_dsn, "database.dsn", "", "", true,                                                                   \
 	     "libpq conninfo or URI; empty: libpq's PG* environment variables")                                            \
 	INT(database_connect_timeout_s, "database.connect_timeout_s", 5, 1, 300, "seconds to wait for a connection")       \
@@ -49,6 +59,17 @@ namespace agentgres::sidecar {
 	    "largest request body in KiB; a larger Content-Length is answered 413 before authentication")                  \
 	TEXT(log_level, "log.level", "info", "debug|info|warning|error", false, "least severe level logged")               \
 	TEXT(log_format, "log.format", "text", "text|json", false, "text, or json (one object per line)")                  \
+	TEXT(knowledge_collection, "knowledge.collection", "project", "", false,                                           \
+	     "collection the indexer writes the sources into (created when missing)")                                      \
+	LIST(knowledge_sources, "knowledge.sources", "",                                                                   \
+	     "directories and files the indexer reads (a directory's files get uris relative to it)")                      \
+	LIST(knowledge_include, "knowledge.include", "",                                                                   \
+	     "globs of files to index under a source directory (empty: all); see README, Indexing sources")                \
+	LIST(knowledge_exclude, "knowledge.exclude", AGENTGRES_KNOWLEDGE_EXCLUDE,                                          \
+	     "globs of files and directories never indexed (.gitignore files are honoured as well)")                       \
+	INT(knowledge_max_file_kib, "knowledge.max_file_kib", 2048, 1, 1048576, "larger files are skipped (KiB)")          \
+	TEXT(knowledge_ctags, "knowledge.ctags", "ctags", "", false,                                                       \
+	     "universal-ctags executable for symbols; empty or missing: the database's built-in extractor")                \
 	NUM(coordinator_restart_backoff_initial_s, "coordinator.restart_backoff_initial_s", 1, 0.01, 3600,                 \
 	    "first wait before restarting a crashed loop")                                                                 \
 	NUM(coordinator_restart_backoff_max_s, "coordinator.restart_backoff_max_s", 60, 0.01, 86400,                       \
@@ -81,6 +102,9 @@ namespace agentgres::sidecar {
 	NUM(agents_janitor_interval_s, "agents.janitor.interval_s", 300, 0.05, 604800, "seconds between runs")             \
 	INT(agents_janitor_retention_days, "agents.janitor.retention_days", 30, 1, 36500,                                  \
 	    "heartbeats, raw metrics, events and finished jobs kept this long")                                            \
+	BOOL(agents_indexer_enabled, "agents.indexer.enabled", true,                                                       \
+	     "re-index knowledge.sources every interval_s (no loop when there are none)")                                  \
+	NUM(agents_indexer_interval_s, "agents.indexer.interval_s", 300, 0.05, 604800, "seconds between index runs")       \
 	BOOL(agents_worker_enabled, "agents.worker.enabled", true, "run jobs from agentgres.jobs")                         \
 	INT(agents_worker_concurrency, "agents.worker.concurrency", 1, 1, 64,                                              \
 	    "worker loops (each with its own connection) running jobs in parallel")                                        \
@@ -91,22 +115,31 @@ namespace agentgres::sidecar {
 	     "test aid: a loop that throws every interval (restart and alert paths)")                                      \
 	NUM(agents_chaos_interval_s, "agents.chaos.interval_s", 0.5, 0.01, 3600, "seconds between the chaos loop's crashes")
 
+// A list setting's text form: items separated by commas, blanks around them
+// dropped, empty items dropped; "\," is a comma and "\\" a backslash inside
+// an item. FormatList writes what ParseList reads back to the same list.
+std::vector<std::string> ParseList(std::string_view text);
+std::string FormatList(const std::vector<std::string> &items);
+
 // Every setting as a typed member, initialised to its default.
 struct Settings {
 #define AGENTGRES_INT_MEMBER(member, path, def, lo, hi, help) std::int64_t member = def;
 #define AGENTGRES_NUM_MEMBER(member, path, def, lo, hi, help) double member = def;
 #define AGENTGRES_BOOL_MEMBER(member, path, def, help) bool member = def;
 #define AGENTGRES_TEXT_MEMBER(member, path, def, choices, secret, help) std::string member = def;
-	AGENTGRES_SETTINGS(AGENTGRES_INT_MEMBER, AGENTGRES_NUM_MEMBER, AGENTGRES_BOOL_MEMBER, AGENTGRES_TEXT_MEMBER)
+#define AGENTGRES_LIST_MEMBER(member, path, def, help) std::vector<std::string> member = ParseList(def);
+	AGENTGRES_SETTINGS(AGENTGRES_INT_MEMBER, AGENTGRES_NUM_MEMBER, AGENTGRES_BOOL_MEMBER, AGENTGRES_TEXT_MEMBER,
+	                   AGENTGRES_LIST_MEMBER)
+#undef AGENTGRES_LIST_MEMBER
 #undef AGENTGRES_INT_MEMBER
 #undef AGENTGRES_NUM_MEMBER
 #undef AGENTGRES_BOOL_MEMBER
 #undef AGENTGRES_TEXT_MEMBER
 };
 
-using SettingValue = std::variant<std::int64_t, double, bool, std::string>;
-using SettingMember =
-    std::variant<std::int64_t Settings::*, double Settings::*, bool Settings::*, std::string Settings::*>;
+using SettingValue = std::variant<std::int64_t, double, bool, std::string, std::vector<std::string>>;
+using SettingMember = std::variant<std::int64_t Settings::*, double Settings::*, bool Settings::*,
+                                   std::string Settings::*, std::vector<std::string> Settings::*>;
 
 // One row of the table, for the code that treats settings generically.
 struct SettingInfo {
@@ -164,7 +197,7 @@ private:
 
 // "AGENTGRES_" + path upper-cased with '.' -> '_'.
 std::string EnvironmentName(std::string_view path);
-// A value in its clean text form: 4, 0.25, true, "text".
+// A value in its clean text form: 4, 0.25, true, "text", a,b (a list).
 std::string FormatValue(const SettingValue &value);
 
 // The embedded default's configuration (scripts/up.sh writes it) when neither
