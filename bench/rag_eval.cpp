@@ -246,8 +246,9 @@ main(int argc, char **argv)
 {
 	Options o;
 	if (argc < 3) {
-		std::fprintf(stderr, "usage: %s CONNINFO DATASET_DIR [--split dev|test] [--collection NAME] [--reuse] "
-		                     "[--queries N] [--k1 X --b Y] [--embedder builtin|lsa] [--fit-confidence]\n",
+		std::fprintf(stderr,
+		             "usage: %s CONNINFO DATASET_DIR [--split dev|test] [--collection NAME] [--reuse] "
+		             "[--queries N] [--k1 X --b Y] [--embedder builtin|lsa] [--fit-confidence]\n",
 		             argv[0]);
 		return 2;
 	}
