@@ -81,7 +81,7 @@ install_dependencies() {
 		postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev \
 		libeigen3-dev nlohmann-json3-dev \
 		libgtest-dev libgmock-dev libbenchmark-dev \
-		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev \
+		libcli11-dev libtomlplusplus-dev libcpp-httplib-dev libssl-dev \
 		python3 sudo curl
 }
 

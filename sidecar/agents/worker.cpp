@@ -23,15 +23,15 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/agents.hpp"
+#include "agents/job_errors.hpp"
+#include "knowledge/embedding_job.hpp"
 #include "metrics/metrics.hpp"
 #include "log/log.hpp"
 
 namespace agentgres::sidecar {
 namespace {
 
-struct Interrupted : std::runtime_error {
-	Interrupted() : std::runtime_error("interrupted by shutdown") {}
-};
+using Interrupted = JobInterrupted;
 
 using Handler = std::function<nlohmann::json(const nlohmann::json &payload, LoopContext &context)>;
 
@@ -70,6 +70,8 @@ Handlers()
 		     const db::Result r = c.db.Exec("SELECT agentgres.refresh_insights()");
 		     return nlohmann::json{{"insights", r.Int(0, 0)}};
 	     }},
+	    // Fills the embeddings of an external-embedder collection's document.
+	    {"knowledge.embed", knowledge::RunEmbedJob},
 	    {"metrics.rollup",
 	     [](const nlohmann::json &, LoopContext &c) {
 		     const db::Result r = c.db.Exec("SELECT agentgres.rollup_metrics()");
@@ -258,6 +260,9 @@ public:
 					Lost(c, id, kind);
 				else
 					FailJob(c, worker, id, kind, e.what());
+			} catch (const PermanentJobError &e) {
+				keeper.Stop();
+				FailJob(c, worker, id, kind, e.what(), false);
 			} catch (const std::exception &e) {
 				keeper.Stop();
 				FailJob(c, worker, id, kind, e.what());
@@ -281,10 +286,12 @@ public:
 private:
 	static void
 	FailJob(LoopContext &c, const std::string &worker, const std::string &id, const std::string &kind,
-	        const std::string &error)
+	        const std::string &error, bool retry = true)
 	{
 		try {
-			const db::Result r = c.db.Exec("SELECT agentgres.fail_job($1, $2, $3)", {id, worker, error});
+			// retry = false: dead at once (a PermanentJobError).
+			const db::Result r = c.db.Exec("SELECT agentgres.fail_job($1, $2, $3, $4::boolean)",
+			                               {id, worker, error, retry ? "true" : "false"});
 			log::Warn("worker", "job failed", {{"job", id}, {"kind", kind}, {"error", error}, {"now", r.String(0, 0)}});
 			metrics::Registry::Global().Add("agentgres_jobs_processed_total", {{"kind", kind}, {"outcome", "failed"}});
 		} catch (const db::DbError &e) {
