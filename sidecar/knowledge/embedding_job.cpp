@@ -63,9 +63,10 @@ Write(db::Connection &db, const std::vector<std::string> &ids, const std::vector
 	try {
 		const db::Result r = db.Exec("SELECT agentgres.set_chunk_embeddings($1::bigint[], $2::agentgres.embedding[])",
 		                             {PlainArray(ids), EmbeddingArray(embeddings)});
+		// unnest of two arrays is FROM-clause syntax: it takes no schema.
 		if (!model.empty() && !hashes.empty())
 			db.Exec("INSERT INTO agentgres.embedding_cache (model, content_hash, embedding) "
-			        "SELECT $1, u.h, u.e FROM pg_catalog.unnest($2::text[], $3::agentgres.embedding[]) AS u(h, e) "
+			        "SELECT $1, u.h, u.e FROM unnest($2::text[], $3::agentgres.embedding[]) AS u(h, e) "
 			        "ON CONFLICT DO NOTHING",
 			        {model, PlainArray(hashes), EmbeddingArray(hash_embeddings)});
 		db.Exec("COMMIT");

@@ -25,7 +25,7 @@ sql "CREATE EXTENSION agentgres" >/dev/null
 KEY=sk-integration-SECRET-4242
 FAKE="$SCRATCH/fake"
 mkdir -p "$FAKE"
-python3 "$(dirname "${BASH_SOURCE[0]}")/lib/fake_embeddings.py" "$PORT_FAKE" "$FAKE" "$KEY" &
+python3 "$(dirname "${BASH_SOURCE[0]}")/lib/fake_embeddings.py" "$PORT_FAKE" "$FAKE" "$KEY" 2>"$FAKE/stderr" &
 OTHER=$! # killed by cleanup
 : >"$FAKE/requests.log"
 requests() { wc -l <"$FAKE/requests.log"; }
@@ -84,7 +84,7 @@ check "  every chunk filled" filled "$doc2"
 check "  with no new request (all cache hits)" test "$(requests)" = "$before"
 check "  the same vectors as the first document's" sql_is 0 \
 	"SELECT count(*) FROM agentgres.chunks a JOIN agentgres.chunks b ON a.ordinal = b.ordinal
-	 WHERE a.document_id = $doc1 AND b.document_id = $doc2 AND a.embedding <> b.embedding"
+	 WHERE a.document_id = $doc1 AND b.document_id = $doc2 AND a.embedding::text <> b.embedding::text"
 check "  /metrics counts the cache hits" bash -c \
 	"curl -s '$URL/metrics' | grep -Eq '^agentgres_embedding_cache_lookups_total\{result=\"hit\"\} [1-9]'"
 
