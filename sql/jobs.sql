@@ -57,7 +57,9 @@ BEGIN
 	-- takes anything): a payload its handler would misread fails here, at
 	-- enqueue, rather than being ignored in the daemon.
 	takes := CASE kind WHEN 'sleep' THEN ARRAY['ms'] WHEN 'fail' THEN ARRAY['error'] WHEN 'learning.train' THEN
-	                   ARRAY['model'] WHEN 'learning.refresh_insights' THEN '{}' WHEN 'metrics.rollup' THEN '{}' END;
+	                   ARRAY['model'] WHEN 'learning.refresh_insights' THEN '{}' WHEN 'metrics.rollup' THEN '{}'
+	                   WHEN 'knowledge.index' THEN ARRAY['paths', 'collection'] WHEN 'knowledge.embed' THEN
+	                   ARRAY['document_id'] END;
 	IF takes IS NOT NULL THEN
 		IF jsonb_typeof(payload) <> 'object' THEN
 			RAISE EXCEPTION 'the payload of a % job must be a JSON object, not %', kind, jsonb_typeof(payload)
@@ -76,6 +78,18 @@ BEGIN
 		END IF;
 		IF kind = 'fail' AND payload ? 'error' AND jsonb_typeof(payload -> 'error') <> 'string' THEN
 			RAISE EXCEPTION 'payload key "error" of a fail job must be a string' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF kind = 'knowledge.index' AND ((payload ? 'paths' AND (jsonb_typeof(payload -> 'paths') <> 'array' OR EXISTS (
+		        SELECT FROM jsonb_array_elements(payload -> 'paths') p WHERE jsonb_typeof(p) <> 'string' OR p = '""')))
+		    OR (payload ? 'collection' AND (jsonb_typeof(payload -> 'collection') <> 'string'
+		                                    OR payload ->> 'collection' = ''))) THEN
+			RAISE EXCEPTION 'a knowledge.index job takes "paths" (non-empty strings) and "collection" (a non-empty string)'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF kind = 'knowledge.embed' AND (NOT payload ? 'document_id' OR jsonb_typeof(payload -> 'document_id') <> 'number'
+		                                 OR (payload ->> 'document_id')::numeric <> trunc((payload ->> 'document_id')::numeric)
+		                                 OR (payload ->> 'document_id')::numeric < 1) THEN
+			RAISE EXCEPTION 'a knowledge.embed job takes "document_id", a positive integer' USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 		IF kind = 'learning.train' AND payload ? 'model'
 		   AND (jsonb_typeof(payload -> 'model') <> 'string' OR payload ->> 'model' = '') THEN

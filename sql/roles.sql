@@ -58,6 +58,11 @@ GRANT INSERT ON agentgres.executions, agentgres.agent_catalog, agentgres.experim
 	agentgres.experiment_assignments, agentgres.agent_versions, agentgres.heartbeats, agentgres.system_events,
 	agentgres.performance_metrics TO agentgres_agent;
 GRANT INSERT, UPDATE ON agentgres.tasks, agentgres.agents, agentgres.jobs TO agentgres_agent;
+-- Knowledge: the application (or agentgresd) ingests; the BM25 postings and
+-- statistics are written by SECURITY DEFINER triggers on chunks only.
+GRANT INSERT ON agentgres.collections TO agentgres_agent;
+GRANT INSERT, UPDATE, DELETE ON agentgres.documents, agentgres.chunks, agentgres.symbols, agentgres.embedding_cache
+	TO agentgres_agent;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA agentgres TO agentgres_admin;
 
 -- Functions. Pure computations (the embedding type, distances, rank fusion,
@@ -76,6 +81,10 @@ BEGIN
 			(NULL,                'agentgres.learning_settings_replace()'),
 			(NULL,                'agentgres.enable_pgvector_interop()'),
 			(NULL,                'agentgres.disable_pgvector_interop()'),
+			(NULL,                'agentgres.chunks_index_added()'),
+			(NULL,                'agentgres.chunks_index_removed()'),
+			(NULL,                'agentgres.chunks_index_truncated()'),
+			(NULL,                'agentgres.chunks_refuse_rewrite()'),
 			('agentgres_reader',  'agentgres.learning_mode()'),
 			('agentgres_reader',  'agentgres.predict_success(text, text[], double precision, text)'),
 			('agentgres_reader',  'agentgres.estimate_duration(text, text[], double precision, text)'),
@@ -85,6 +94,12 @@ BEGIN
 			('agentgres_reader',  'agentgres.stale_agents(interval)'),
 			('agentgres_reader',  'agentgres.system_health(interval)'),
 			('agentgres_reader',  'agentgres.statistics()'),
+			('agentgres_reader',  'agentgres.collection_id(text)'),
+			('agentgres_reader',  'agentgres.filtered_chunks(bigint, jsonb)'),
+			('agentgres_reader',  'agentgres.bm25_rank(bigint, text, integer, bigint[])'),
+			('agentgres_reader',  'agentgres.bm25_search(text, text, integer, jsonb)'),
+			('agentgres_reader',  'agentgres.hybrid_search_multi(text, text[], agentgres.embedding[], integer, integer, integer, jsonb)'),
+			('agentgres_reader',  'agentgres.hybrid_search(text, text, agentgres.embedding, integer, integer, integer, jsonb)'),
 			('agentgres_agent',   'agentgres.log_event(text, text, text, jsonb)'),
 			('agentgres_agent',   'agentgres.register_agent(text, text, jsonb)'),
 			('agentgres_agent',   'agentgres.update_agent_config(text, jsonb, text)'),
@@ -103,6 +118,10 @@ BEGIN
 			('agentgres_agent',   'agentgres.fail_job(bigint, text, text, boolean)'),
 			('agentgres_agent',   'agentgres.release_job(bigint, text)'),
 			('agentgres_agent',   'agentgres.cancel_job(bigint)'),
+			('agentgres_agent',   'agentgres.create_collection(text, text, integer, integer, integer, regconfig, double precision, double precision)'),
+			('agentgres_agent',   'agentgres.ingest_document(text, text, text, jsonb, jsonb)'),
+			('agentgres_agent',   'agentgres.delete_document(text, text)'),
+			('agentgres_agent',   'agentgres.set_chunk_embeddings(bigint[], agentgres.embedding[])'),
 			('agentgres_admin',   'agentgres.set_learning_mode(text)'),
 			('agentgres_admin',   'agentgres.train_success_model(text, integer, double precision)'),
 			('agentgres_admin',   'agentgres.refresh_insights(integer, double precision)'),
@@ -113,7 +132,8 @@ BEGIN
 			('agentgres_admin',   'agentgres.rollup_metrics()'),
 			('agentgres_admin',   'agentgres.purge_history(interval)'),
 			('agentgres_admin',   'agentgres.set_loop_status(text, text, text, text, text, integer)'),
-			('agentgres_admin',   'agentgres.loop_heartbeat(text, text, jsonb)')
+			('agentgres_admin',   'agentgres.loop_heartbeat(text, text, jsonb)'),
+			('agentgres_admin',   'agentgres.set_bm25_parameters(text, double precision, double precision)')
 		) AS f(grantee, signature)
 	LOOP
 		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', fn.signature);

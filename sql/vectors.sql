@@ -225,6 +225,15 @@ CREATE FUNCTION agentgres.top_k(rel regclass, id_column name, vector_column name
 	AS 'MODULE_PATHNAME', 'agentgres_top_k' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 10;
 COMMENT ON FUNCTION agentgres.top_k(regclass, name, name, agentgres.embedding, integer, text) IS
 	'exact k nearest rows of rel by metric (cosine, l2 or inner_product), nearest first, ties by ascending id';
+CREATE FUNCTION agentgres.top_k_filtered(rel regclass, id_column name, vector_column name, query agentgres.embedding,
+                                         k integer, metric text, filter_column name, filter_value bigint,
+                                         allowed_ids bigint[] DEFAULT NULL)
+	RETURNS TABLE (id bigint, distance double precision)
+	AS 'MODULE_PATHNAME', 'agentgres_top_k_filtered' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION agentgres.top_k_filtered(regclass, name, name, agentgres.embedding, integer, text, name, bigint,
+                                             bigint[]) IS
+	'top_k over the rows whose filter_column (an integer column) equals filter_value and, unless allowed_ids is NULL, '
+	'whose id is in allowed_ids';
 
 ------------------------------------------------------------------------------
 -- pgvector interoperability

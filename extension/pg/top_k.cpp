@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/distance.hpp"
@@ -37,6 +38,7 @@ extern "C" {
 #include "storage/bufpage.h"
 #include "pgstat.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -69,6 +71,12 @@ struct ScanPlan {
 	std::size_t dims;
 	const dist::QueryScorer *scorer;
 	core::TopK *selector;
+	// Optional (vector_rank): only rows whose filter_column equals
+	// filter_value, and whose id is in allowed when that is set.
+	const char *filter_column = nullptr;
+	AttrNumber filter_attnum = InvalidAttrNumber;
+	int64 filter_value = 0;
+	const std::unordered_set<int64> *allowed = nullptr;
 };
 
 // Resolves a column of the relation and checks its type against what top_k
@@ -100,13 +108,15 @@ ResolveColumn(Oid relid, const char *column, bool is_id, Oid embedding_type)
 
 // The privilege check of SELECT id_column, vector_column FROM rel.
 void
-CheckSelectPrivilege(Oid relid, char relkind, AttrNumber id_attnum, AttrNumber vector_attnum)
+CheckSelectPrivilege(Oid relid, char relkind, AttrNumber id_attnum, AttrNumber vector_attnum, AttrNumber filter_attnum)
 {
 	const Oid user = GetUserId();
 	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
 		return;
 	if (pg_attribute_aclcheck(relid, id_attnum, user, ACL_SELECT) == ACLCHECK_OK &&
-	    pg_attribute_aclcheck(relid, vector_attnum, user, ACL_SELECT) == ACLCHECK_OK)
+	    pg_attribute_aclcheck(relid, vector_attnum, user, ACL_SELECT) == ACLCHECK_OK &&
+	    (filter_attnum == InvalidAttrNumber ||
+	     pg_attribute_aclcheck(relid, filter_attnum, user, ACL_SELECT) == ACLCHECK_OK))
 		return;
 	aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), get_rel_name(relid));
 }
@@ -162,6 +172,9 @@ ScanHeap(const ScanPlan &plan, Relation rel)
 {
 	TupleDesc desc = RelationGetDescr(rel);
 	const Oid id_type = getBaseType(TupleDescAttr(desc, plan.id_attnum - 1)->atttypid);
+	const Oid filter_type = plan.filter_attnum == InvalidAttrNumber
+	                            ? InvalidOid
+	                            : getBaseType(TupleDescAttr(desc, plan.filter_attnum - 1)->atttypid);
 	MemoryContext scratch =
 	    AllocSetContextCreate(CurrentMemoryContext, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
 	int detoasted_rows = 0;
@@ -184,14 +197,21 @@ ScanHeap(const ScanPlan &plan, Relation rel)
 			pgstat_count_heap_getnext(rel);
 
 			bool is_null = false;
+			if (plan.filter_attnum != InvalidAttrNumber) {
+				const Datum filter_datum = heap_getattr(&tuple, plan.filter_attnum, desc, &is_null);
+				if (is_null || IdFromDatum(filter_datum, filter_type) != plan.filter_value)
+					continue;
+			}
 			const Datum vector_datum = heap_getattr(&tuple, plan.vector_attnum, desc, &is_null);
 			if (is_null)
 				continue;
 			const Datum id_datum = heap_getattr(&tuple, plan.id_attnum, desc, &is_null);
 			if (is_null)
 				continue;
-			if (ScoreRow(plan, IdFromDatum(id_datum, id_type), vector_datum, scratch) &&
-			    ++detoasted_rows % kDetoastResetInterval == 0)
+			const int64 id = IdFromDatum(id_datum, id_type);
+			if (plan.allowed != nullptr && !plan.allowed->contains(id))
+				continue;
+			if (ScoreRow(plan, id, vector_datum, scratch) && ++detoasted_rows % kDetoastResetInterval == 0)
 				MemoryContextReset(scratch);
 		}
 	}
@@ -210,6 +230,9 @@ ScanWithExecutor(const ScanPlan &plan)
 	const char *query = psprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL",
 	                             quote_identifier(plan.id_column), quote_identifier(plan.vector_column), relation_name,
 	                             quote_identifier(plan.id_column), quote_identifier(plan.vector_column));
+	if (plan.filter_column != nullptr)
+		query = psprintf("%s AND %s OPERATOR(pg_catalog.=) " INT64_FORMAT, query, quote_identifier(plan.filter_column),
+		                 plan.filter_value);
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext scratch = AllocSetContextCreate(caller, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
 
@@ -231,7 +254,10 @@ ScanWithExecutor(const ScanPlan &plan)
 			HeapTuple tuple = SPI_tuptable->vals[i];
 			const Datum id_datum = SPI_getbinval(tuple, desc, 1, &is_null);
 			const Datum vector_datum = SPI_getbinval(tuple, desc, 2, &is_null);
-			ScoreRow(plan, IdFromDatum(id_datum, id_type), vector_datum, scratch);
+			const int64 id = IdFromDatum(id_datum, id_type);
+			if (plan.allowed != nullptr && !plan.allowed->contains(id))
+				continue;
+			ScoreRow(plan, id, vector_datum, scratch);
 		}
 		MemoryContextReset(scratch);
 		SPI_freetuptable(SPI_tuptable);
@@ -280,7 +306,9 @@ ScanRelation(ScanPlan &plan, Oid embedding_type, bool read_rows)
 
 	plan.id_attnum = ResolveColumn(plan.relid, plan.id_column, true, embedding_type);
 	plan.vector_attnum = ResolveColumn(plan.relid, plan.vector_column, false, embedding_type);
-	CheckSelectPrivilege(plan.relid, relkind, plan.id_attnum, plan.vector_attnum);
+	if (plan.filter_column != nullptr)
+		plan.filter_attnum = ResolveColumn(plan.relid, plan.filter_column, true, embedding_type);
+	CheckSelectPrivilege(plan.relid, relkind, plan.id_attnum, plan.vector_attnum, plan.filter_attnum);
 
 	// A SELECT from a table with inheritance children reads the children too
 	// (under the parent's privileges and policies): the executor does exactly
@@ -296,9 +324,10 @@ ScanRelation(ScanPlan &plan, Oid embedding_type, bool read_rows)
 	relation_close(rel, NoLock); // keep the lock to end of transaction, as SELECT does
 }
 
-} // namespace
-
-AGENTGRES_FUNCTION(agentgres_top_k)
+// The body of top_k and top_k_filtered: filtered is whether arguments 6..8
+// (filter column, filter value, allowed ids) are there.
+Datum
+TopKBody(FunctionCallInfo fcinfo, bool filtered)
 {
 	// fetch (PostgreSQL): arguments and the result set, while no C++ object
 	// is alive
@@ -308,6 +337,15 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 	EmbeddingHeader *query = agentgres::pg::EmbeddingArg(fcinfo, 3);
 	const int32 k = PG_GETARG_INT32(4);
 	const char *metric_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	const char *filter_column = filtered ? NameStr(*PG_GETARG_NAME(6)) : nullptr;
+	const int64 filter_value = filtered ? PG_GETARG_INT64(7) : 0;
+	Datum *allowed_values = nullptr;
+	bool *allowed_nulls = nullptr;
+	int allowed_count = 0;
+	const bool has_allowed = filtered && !PG_ARGISNULL(8);
+	if (has_allowed)
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(8), INT8OID, 8, true, TYPALIGN_DOUBLE, &allowed_values, &allowed_nulls,
+		                  &allowed_count);
 	const Oid embedding_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"),
 	                                           ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
 	InitMaterializedSRF(fcinfo, 0);
@@ -322,12 +360,20 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 	if (k > kMaxK)
 		throw core::Error(core::ErrorCode::kProgramLimitExceeded, "k must not exceed " + std::to_string(kMaxK), {},
 		                  "Use ORDER BY with a distance operator and LIMIT for larger result sets.");
+	std::unordered_set<int64> allowed;
+	for (int i = 0; i < allowed_count; ++i)
+		if (!allowed_nulls[i])
+			allowed.insert(DatumGetInt64(allowed_values[i]));
 
 	const dist::QueryScorer scorer(agentgres::pg::EmbeddingSpan(query), metric);
 	core::TopK selector(static_cast<std::size_t>(k));
 	ScanPlan plan{relid,         InvalidAttrNumber,   InvalidAttrNumber, id_column,
 	              vector_column, scorer.dimensions(), &scorer,           &selector};
-	PgCall([&] { ScanRelation(plan, embedding_type, k > 0); });
+	plan.filter_column = filter_column;
+	plan.filter_value = filter_value;
+	plan.allowed = has_allowed ? &allowed : nullptr;
+	// An empty allow-list matches nothing; the checks still run.
+	PgCall([&] { ScanRelation(plan, embedding_type, k > 0 && !(has_allowed && allowed.empty())); });
 
 	const std::vector<core::Neighbor> neighbors = selector.TakeSorted();
 
@@ -340,4 +386,29 @@ AGENTGRES_FUNCTION(agentgres_top_k)
 		}
 	});
 	return static_cast<Datum>(0);
+}
+
+} // namespace
+
+AGENTGRES_FUNCTION(agentgres_top_k)
+{
+	return TopKBody(fcinfo, false);
+}
+
+// top_k_filtered(rel, id_column, vector_column, query, k, metric,
+// filter_column, filter_value, allowed_ids): top_k over the rows whose
+// filter_column equals filter_value (a collection, a tenant) and, when
+// allowed_ids is not NULL, whose id is in it.
+AGENTGRES_FUNCTION(agentgres_top_k_filtered)
+{
+	// Not STRICT (a NULL allowed_ids means no allow-list); a NULL elsewhere
+	// gives no rows, as top_k's STRICT does.
+	for (int i = 0; i < 6; ++i)
+		if (PG_ARGISNULL(i)) {
+			InitMaterializedSRF(fcinfo, 0);
+			return static_cast<Datum>(0);
+		}
+	if (PG_ARGISNULL(6) || PG_ARGISNULL(7))
+		throw core::Error(core::ErrorCode::kNullValueNotAllowed, "filter_column and filter_value must not be null");
+	return TopKBody(fcinfo, true);
 }

@@ -419,8 +419,7 @@ private:
 	process_and_close_socket(socket_t fd) override
 	{
 		auto &registry = metrics::Registry::Global();
-		if (active_.fetch_add(1) >= limits_.max_connections) {
-			--active_;
+		if (!Admit(fd)) {
 			registry.Add("agentgres_http_connections_rejected_total", {{"reason", "busy"}});
 			static const std::string body =
 			    R"({"error":"too many connections (http.max_connections); try again shortly"})";
@@ -431,11 +430,6 @@ private:
 			[[maybe_unused]] const ssize_t sent = send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 			Close(fd);
 			return false;
-		}
-		registry.Set("agentgres_http_connections", {}, static_cast<double>(active_.load()));
-		{
-			std::lock_guard<std::mutex> lock(open_mutex_);
-			open_.insert(fd);
 		}
 		DeadlineStream stream(fd, limits_.write_timeout_s);
 		bool ok = true;
@@ -457,9 +451,31 @@ private:
 			open_.erase(fd);
 		}
 		Close(fd);
-		--active_;
-		registry.Set("agentgres_http_connections", {}, static_cast<double>(active_.load()));
+		Release();
 		return ok;
+	}
+
+	// Counts a connection in, unless max_connections are being served. The
+	// count and the gauge change under one lock: set outside it, two
+	// connections ending together could leave the gauge at a stale value.
+	bool
+	Admit(int fd)
+	{
+		std::lock_guard<std::mutex> lock(open_mutex_);
+		if (served_ >= limits_.max_connections)
+			return false;
+		++served_;
+		open_.insert(fd);
+		metrics::Registry::Global().Set("agentgres_http_connections", {}, static_cast<double>(served_));
+		return true;
+	}
+	// After Close: a connection holds its slot until it is drained.
+	void
+	Release()
+	{
+		std::lock_guard<std::mutex> lock(open_mutex_);
+		--served_;
+		metrics::Registry::Global().Set("agentgres_http_connections", {}, static_cast<double>(served_));
 	}
 
 	// Half-closes, then discards what the client still sends for a moment,
@@ -481,9 +497,9 @@ private:
 
 	static constexpr std::size_t kKeepAliveMax = 100;
 	const ConnectionLimits limits_;
-	std::atomic<std::size_t> active_{0};
 	std::mutex open_mutex_;
-	std::set<int> open_;
+	std::set<int> open_;     // descriptors to shut down at stop
+	std::size_t served_ = 0; // connections holding a slot
 };
 
 // A request's declared body size: -1 when it has none, or a chunked body of

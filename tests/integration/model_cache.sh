@@ -139,7 +139,7 @@ check "retrained in the re-created extension, the session follows ($got, a new s
 
 in_session "\\q" >/dev/null || true
 in_other "\\q" >/dev/null || true
-"${PSQL[@]}" -d postgres -c "DROP DATABASE $DB" -c "DROP ROLE agentgres_test_noread"
+"${PSQL[@]}" -d postgres -c "DROP DATABASE $DB WITH (FORCE)" -c "DROP ROLE agentgres_test_noread"
 if ((failures > 0)); then
 	echo "model_cache: $failures check(s) failed"
 	exit 1
