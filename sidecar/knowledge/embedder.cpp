@@ -15,10 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
-#if __has_include("core/embedder.hpp")
 #include "core/embedder.hpp"
-#define AGENTGRES_HAVE_BUILTIN_EMBEDDER 1
-#endif
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "util/text.hpp"
@@ -101,16 +98,12 @@ public:
 	int
 	dims() const override
 	{
-#ifdef AGENTGRES_HAVE_BUILTIN_EMBEDDER
 		return static_cast<int>(core::embedder::kBuiltinDimensions);
-#else
-		return dims_;
-#endif
 	}
+	// The same vectors as the extension's embed(content, 'builtin').
 	std::vector<std::vector<float>>
 	Embed(const std::vector<std::string> &texts, const EmbedControl &control) override
 	{
-#ifdef AGENTGRES_HAVE_BUILTIN_EMBEDDER
 		if (dims_ != 0 && dims_ != dims())
 			Permanent("the built-in embedder gives " + std::to_string(dims()) + " dimensions, not " +
 			          std::to_string(dims_));
@@ -123,9 +116,6 @@ public:
 			core::embedder::EmbedBuiltin(t, out.back());
 		}
 		return out;
-#else
-		Permanent("the built-in embedder is not part of this build of agentgresd");
-#endif
 	}
 
 private:

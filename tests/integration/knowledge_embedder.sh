@@ -148,6 +148,18 @@ check "a collection of another model: the job is dead" wait_for 15 sql_is "dead/
 check "  saying which model is configured" sql_is t \
 	"SELECT last_error LIKE '%\"other-model\"%embedder.model is \"fake-model\"%' FROM agentgres.jobs WHERE id = $job"
 
+# 8. a built-in collection's missing embeddings: the daemon computes what embed() gives
+sql "SELECT agentgres.create_collection('local')" >/dev/null
+doc8=$(sql "SELECT agentgres.ingest_document('local', 'h.md', 'Vectors and full-text search, ranked inside PostgreSQL.')")
+sql "UPDATE agentgres.chunks SET embedding = NULL WHERE document_id = $doc8" >/dev/null
+before=$(requests)
+job=$(sql "SELECT agentgres.enqueue('knowledge.embed', jsonb_build_object('document_id', $doc8))")
+check "a built-in collection's job is done" wait_for 15 sql_is "done/1" "SELECT state || '/' || attempts FROM agentgres.jobs WHERE id = $job"
+check "  with the vectors SQL's embed() gives" sql_is t \
+	"SELECT count(*) > 0 AND bool_and(agentgres.cosine_distance(embedding, agentgres.embed(content)) < 1e-6)
+	 FROM agentgres.chunks WHERE document_id = $doc8"
+check "  and no request to the API" test "$(requests)" = "$before"
+
 check "the API key is never in the daemon's log" bash -c "! grep -q SECRET '$LOG'"
 check "no key in any job's error" sql_is 0 "SELECT count(*) FROM agentgres.jobs WHERE strpos(coalesce(last_error, ''), 'SECRET') > 0"
 stop_daemon

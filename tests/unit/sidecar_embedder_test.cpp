@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "core/embedder.hpp"
 #include "knowledge/embedder.hpp"
 
 namespace agentgres::sidecar::knowledge {
@@ -489,6 +490,26 @@ TEST(Embedder, Sha256AndEmbeddingText)
 	EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	EXPECT_EQ(EmbeddingText({0.5f, -1.0f, 0.1f}), "[0.5,-1,0.1]");
+}
+
+TEST(Embedder, BuiltinIsTheKernelsEmbedder)
+{
+	EmbedderOptions o;
+	auto embedder = MakeEmbedder(o);
+	EXPECT_EQ(embedder->model(), "builtin");
+	EXPECT_EQ(embedder->dims(), static_cast<int>(core::embedder::kBuiltinDimensions));
+	const std::vector<std::string> texts = {"PostgreSQL stores vectors", "", "chunk two"};
+	const auto vectors = embedder->Embed(texts, {});
+	ASSERT_EQ(vectors.size(), 3u);
+	for (std::size_t i = 0; i < texts.size(); ++i) {
+		std::vector<float> expected(core::embedder::kBuiltinDimensions);
+		core::embedder::EmbedBuiltin(texts[i], expected);
+		EXPECT_EQ(vectors[i], expected) << i;
+	}
+	o.dims = 8; // a collection of 8 dimensions cannot use it
+	const EmbedderError e = ErrorOf(*MakeEmbedder(o), texts);
+	EXPECT_TRUE(e.permanent());
+	EXPECT_NE(std::string(e.what()).find("not 8"), std::string::npos) << e.what();
 }
 
 TEST(Embedder, SettingsAndTheSecretKey)
