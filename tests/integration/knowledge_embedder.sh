@@ -34,7 +34,11 @@ check "the fake embeddings server answers" wait_for 10 bash -c \
 	"curl -sf -H 'Authorization: Bearer $KEY' -d '{\"model\": \"m\", \"input\": [\"x\"]}' http://127.0.0.1:$PORT_FAKE/v1/embeddings | grep -q embedding"
 : >"$FAKE/requests.log"
 
-export AGENTGRES_DSN="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$DB"
+# The daemon connects as scripts/up.sh's role does (agentgres_admin, no
+# superuser): its grants must cover the chunks and the embedding cache.
+DAEMON_ROLE=agentgres_daemon_test
+daemon_role_sql "$DAEMON_ROLE" | "${PSQL[@]}" -d "$DB"
+export AGENTGRES_DSN="host=$PGHOST port=$PGPORT user=$DAEMON_ROLE dbname=$DB"
 export AGENTGRES_HTTP_LISTEN="127.0.0.1:$PORT_HTTP"
 export AGENTGRES_AGENTS_HEARTBEAT_INTERVAL_S=0.5 AGENTGRES_AGENTS_PERFMON_ENABLED=false
 export AGENTGRES_AGENTS_WORKER_POLL_S=0.5 AGENTGRES_LOG_FORMAT=json
