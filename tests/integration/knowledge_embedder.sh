@@ -164,6 +164,15 @@ check "  with the vectors SQL's embed() gives" sql_is t \
 	 FROM agentgres.chunks WHERE document_id = $doc8"
 check "  and no request to the API" test "$(requests)" = "$before"
 
+curl -s "$URL/metrics" >"$SCRATCH/metrics"
+if command -v promtool >/dev/null; then
+	check "/metrics with the embedder's series passes promtool check metrics" promtool check metrics <"$SCRATCH/metrics"
+fi
+check "  requests ok and failed, embeddings written are counted" bash -c \
+	"grep -Eq '^agentgres_embedder_requests_total\{outcome=\"ok\"\} [1-9]' '$SCRATCH/metrics' &&
+	 grep -Eq '^agentgres_embedder_requests_total\{outcome=\"failed\"\} [1-9]' '$SCRATCH/metrics' &&
+	 grep -Eq '^agentgres_embeddings_written_total [1-9]' '$SCRATCH/metrics'"
+
 check "the API key is never in the daemon's log" bash -c "! grep -q SECRET '$LOG'"
 check "no key in any job's error" sql_is 0 "SELECT count(*) FROM agentgres.jobs WHERE strpos(coalesce(last_error, ''), 'SECRET') > 0"
 stop_daemon
