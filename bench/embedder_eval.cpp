@@ -468,6 +468,10 @@ main(int argc, char **argv)
 					emb::LsaOptions options;
 					options.dimensions = dims;
 					const auto model = emb::LsaModel::Train(corpus, options);
+					std::printf("# lsa %zu: %zu terms, trained in %.1f s, model %zu bytes serialized\n", dims,
+					            model.vocabulary_size(),
+					            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+					            model.Serialize().size());
 					doc_vectors = ProjectAll(model, data.docs);
 					query_vectors = ProjectAll(model, data.queries);
 				} else {

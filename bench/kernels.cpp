@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/distance.hpp"
+#include "core/embedder.hpp"
 
 namespace dist = agentgres::core::distance;
 
@@ -101,9 +102,32 @@ BM_Scan(benchmark::State &state, dist::Isa isa)
 	state.SetLabel(kernels->name);
 }
 
+// The built-in embedder on one 1000-character chunk (the chunker's default
+// size) of prose; items/s is chunks/s.
+void
+BM_EmbedBuiltin(benchmark::State &state)
+{
+	const std::string paragraph =
+	    "Recent studies have suggested that statins, an established drug group in the prevention of "
+	    "cardiovascular mortality, could delay or prevent breast cancer recurrence but the effect on "
+	    "disease-specific mortality remains unclear. We evaluated risk of breast cancer death among statin "
+	    "users in a population-based cohort of breast cancer patients. ";
+	std::string chunk;
+	while (chunk.size() < 1000)
+		chunk += paragraph;
+	chunk.resize(1000);
+	std::vector<float> out(agentgres::core::embedder::kBuiltinDimensions);
+	for (auto _ : state) {
+		agentgres::core::embedder::EmbedBuiltin(chunk, out);
+		benchmark::DoNotOptimize(out.data());
+	}
+	state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
 void
 Register()
 {
+	benchmark::RegisterBenchmark("EmbedBuiltin/1000chars", BM_EmbedBuiltin)->Unit(benchmark::kMicrosecond);
 	benchmark::RegisterBenchmark("StreamingRead", BM_StreamingRead)->Unit(benchmark::kMillisecond);
 	const std::pair<dist::Isa, const char *> isas[] = {
 	    {dist::Isa::kPortable, "portable"}, {dist::Isa::kAvx2, "avx2"}, {dist::Isa::kAvx512, "avx512"}};

@@ -59,7 +59,7 @@ BEGIN
 	takes := CASE kind WHEN 'sleep' THEN ARRAY['ms'] WHEN 'fail' THEN ARRAY['error'] WHEN 'learning.train' THEN
 	                   ARRAY['model'] WHEN 'learning.refresh_insights' THEN '{}' WHEN 'metrics.rollup' THEN '{}'
 	                   WHEN 'knowledge.index' THEN ARRAY['paths', 'collection'] WHEN 'knowledge.embed' THEN
-	                   ARRAY['document_id'] END;
+	                   ARRAY['document_id'] WHEN 'knowledge.train' THEN ARRAY['collection'] END;
 	IF takes IS NOT NULL THEN
 		IF jsonb_typeof(payload) <> 'object' THEN
 			RAISE EXCEPTION 'the payload of a % job must be a JSON object, not %', kind, jsonb_typeof(payload)
@@ -90,6 +90,11 @@ BEGIN
 		                                 OR (payload ->> 'document_id')::numeric <> trunc((payload ->> 'document_id')::numeric)
 		                                 OR (payload ->> 'document_id')::numeric < 1) THEN
 			RAISE EXCEPTION 'a knowledge.embed job takes "document_id", a positive integer' USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF kind = 'knowledge.train' AND (jsonb_typeof(payload -> 'collection') IS DISTINCT FROM 'string'
+		                                 OR payload ->> 'collection' = '') THEN
+			RAISE EXCEPTION 'a knowledge.train job takes "collection", a non-empty string'
+				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 		IF kind = 'learning.train' AND payload ? 'model'
 		   AND (jsonb_typeof(payload -> 'model') <> 'string' OR payload ->> 'model' = '') THEN

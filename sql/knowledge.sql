@@ -106,6 +106,22 @@ CREATE TABLE agentgres.bm25_stats (
 COMMENT ON TABLE agentgres.bm25_stats IS
 	'BM25 collection statistics: chunks with at least one term, and their total length in terms';
 
+-- The collection-trained embedder's models ('lsa' collections), one per
+-- collection, replaced by each training.
+CREATE TABLE agentgres.embedder_models (
+	collection_id bigint PRIMARY KEY REFERENCES agentgres.collections (id) ON DELETE CASCADE,
+	model bytea NOT NULL,
+	version integer NOT NULL DEFAULT 1,
+	dimensions integer NOT NULL,
+	vocabulary integer NOT NULL,
+	trained_chunks bigint NOT NULL,
+	trained_at timestamptz NOT NULL DEFAULT now()
+);
+-- Floats do not compress: stored out of line as they are.
+ALTER TABLE agentgres.embedder_models ALTER COLUMN model SET STORAGE EXTERNAL;
+COMMENT ON TABLE agentgres.embedder_models IS
+	'trained embedder models (LSA) of the collections that use embedder ''lsa''';
+
 -- The daemon's cache of vectors from external embedders, by model and the
 -- hex SHA-256 of the text. A cache: unlogged, not dumped.
 CREATE UNLOGGED TABLE agentgres.embedding_cache (
@@ -125,6 +141,7 @@ SELECT pg_catalog.pg_extension_config_dump('agentgres.chunks', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.chunks_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.symbols', '');
 SELECT pg_catalog.pg_extension_config_dump('agentgres.symbols_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('agentgres.embedder_models', '');
 
 ------------------------------------------------------------------------------
 -- Kernels: chunking, symbols, tokens, the built-in embedder
@@ -158,6 +175,22 @@ CREATE FUNCTION agentgres.embed(content text, embedder text DEFAULT 'builtin') R
 	AS 'MODULE_PATHNAME', 'agentgres_embed' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION agentgres.embed(text, text) IS
 	'the built-in embedder''s unit vector for content (deterministic, offline); other embedders run in agentgresd';
+
+CREATE FUNCTION agentgres.lsa_train(collection_id bigint, dims integer) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'agentgres_lsa_train' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION agentgres.lsa_train(bigint, integer) IS
+	'an LSA model trained on a collection''s chunks (serialised); train_embedder stores and applies it';
+
+CREATE FUNCTION agentgres.lsa_embed(collection_id bigint, content text) RETURNS agentgres.embedding
+	AS 'MODULE_PATHNAME', 'agentgres_lsa_embed' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION agentgres.lsa_embed(bigint, text) IS
+	'content projected with the collection''s LSA model (unit vector); NULL while the collection has no model';
+
+CREATE FUNCTION agentgres.rocchio(query agentgres.embedding, feedback agentgres.embedding[],
+                                  beta double precision DEFAULT 1.0) RETURNS agentgres.embedding
+	AS 'MODULE_PATHNAME', 'agentgres_rocchio' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION agentgres.rocchio(agentgres.embedding, agentgres.embedding[], double precision) IS
+	'relevance feedback: the unit vector of query + beta * mean(feedback)';
 
 CREATE FUNCTION agentgres.bm25_rank(collection_id bigint, query text, k integer, allowed_ids bigint[] DEFAULT NULL)
 	RETURNS TABLE (chunk_id bigint, score double precision)
@@ -274,7 +307,13 @@ BEGIN
 		RAISE EXCEPTION 'embedder must be ''builtin'' or an external model''s name of at most 200 characters'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF embedder = 'builtin' THEN
+	IF embedder = 'lsa' THEN
+		dims := coalesce(dims, 384);
+		IF dims NOT BETWEEN 2 AND 2000 THEN
+			RAISE EXCEPTION 'the lsa embedder takes 2 to 2000 dimensions, not %', dims
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	ELSIF embedder = 'builtin' THEN
 		IF dims IS NOT NULL AND dims <> builtin_dims THEN
 			RAISE EXCEPTION 'the builtin embedder has % dimensions, not %', builtin_dims, dims
 				USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave dims NULL for the builtin embedder.';
@@ -335,6 +374,71 @@ END $$;
 COMMENT ON FUNCTION agentgres.set_bm25_parameters(text, double precision, double precision) IS
 	'sets a collection''s BM25 k1 and b (they apply at query time: nothing is re-indexed)';
 
+-- A collection's embedding of text: the builtin embedder, or the LSA model
+-- of an 'lsa' collection (NULL until it is trained). External embedders run
+-- in agentgresd, never here.
+CREATE FUNCTION agentgres.embed_for(collection text, content text) RETURNS agentgres.embedding
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	coll agentgres.collections;
+BEGIN
+	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(embed_for.collection);
+	IF content IS NULL THEN
+		RETURN NULL;
+	END IF;
+	CASE coll.embedder
+	WHEN 'builtin' THEN
+		RETURN agentgres.embed(content);
+	WHEN 'lsa' THEN
+		RETURN agentgres.lsa_embed(coll.id, content);
+	ELSE
+		RAISE EXCEPTION 'collection "%" embeds with the external model %', coll.name, coll.embedder
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'agentgresd computes external embeddings; pass them as query embeddings.';
+	END CASE;
+END $$;
+COMMENT ON FUNCTION agentgres.embed_for(text, text) IS
+	'text embedded the way a collection embeds its chunks (builtin or its trained lsa model)';
+
+-- Trains an 'lsa' collection's model on its chunks and re-embeds every chunk
+-- with it, in one transaction. Ingests into the collection wait meanwhile
+-- (a transaction-level advisory lock they share), so no chunk keeps a vector
+-- of another model.
+CREATE FUNCTION agentgres.train_embedder(collection text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	coll agentgres.collections;
+	started timestamptz := clock_timestamp();
+	model bytea;
+	new_version integer;
+	embedded bigint;
+	n bigint;
+BEGIN
+	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(train_embedder.collection);
+	PERFORM pg_advisory_xact_lock(hashtextextended('agentgres.train_embedder', coll.id));
+	IF coll.embedder <> 'lsa' THEN
+		RAISE EXCEPTION 'collection "%" uses embedder %, which is not trained', coll.name, coll.embedder
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Only collections created with embedder => ''lsa'' have a model to train.';
+	END IF;
+	SELECT count(*) INTO n FROM agentgres.chunks c WHERE c.collection_id = coll.id;
+	model := agentgres.lsa_train(coll.id, coll.dims);
+	INSERT INTO agentgres.embedder_models AS m (collection_id, model, dimensions, vocabulary, trained_chunks)
+	VALUES (coll.id, model, coll.dims, 0, n)
+	ON CONFLICT (collection_id) DO UPDATE
+		SET model = excluded.model, version = m.version + 1, dimensions = excluded.dimensions,
+		    trained_chunks = excluded.trained_chunks, trained_at = now()
+	RETURNING m.version INTO new_version;
+	UPDATE agentgres.chunks c SET embedding = agentgres.lsa_embed(coll.id, c.content) WHERE c.collection_id = coll.id;
+	GET DIAGNOSTICS embedded = ROW_COUNT;
+	RETURN jsonb_build_object('collection', coll.name, 'version', new_version, 'dimensions', coll.dims,
+	                          'chunks', embedded, 'model_bytes', octet_length(model),
+	                          'seconds', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));
+END $$;
+COMMENT ON FUNCTION agentgres.train_embedder(text) IS
+	'trains an lsa collection''s embedder on its chunks and re-embeds them; returns what it did';
+
 CREATE FUNCTION agentgres.ingest_document(collection text, uri text, content text, metadata jsonb DEFAULT '{}',
                                           symbols jsonb DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -349,6 +453,11 @@ DECLARE
 	written integer;
 BEGIN
 	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(ingest_document.collection);
+	IF coll.embedder = 'lsa' THEN
+		-- Waits for a training in progress (train_embedder): the new chunks
+		-- get the vectors of the model that the re-embedded ones have.
+		PERFORM pg_advisory_xact_lock_shared(hashtextextended('agentgres.train_embedder', coll.id));
+	END IF;
 	IF ingest_document.uri IS NULL OR ingest_document.uri = '' OR length(ingest_document.uri) > 4096 THEN
 		RAISE EXCEPTION 'uri must have 1 to 4096 characters' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -415,7 +524,8 @@ BEGIN
 		INSERT INTO agentgres.chunks (collection_id, document_id, ordinal, line_start, line_end, embedding, content, tsv,
 		                              metadata)
 		SELECT coll.id, doc_id, p.ordinal, p.line_start, p.line_end,
-		       CASE WHEN coll.embedder = 'builtin' THEN agentgres.embed(p.content) END,
+		       CASE coll.embedder WHEN 'builtin' THEN agentgres.embed(p.content)
+		                          WHEN 'lsa' THEN agentgres.lsa_embed(coll.id, p.content) END,
 		       p.content, to_tsvector(coll.text_config::pg_catalog.regconfig, p.content),
 		       meta || jsonb_build_object('path', path, 'language', lang, 'symbols',
 		                                  coalesce((SELECT jsonb_agg(o.name ORDER BY o.line, o.name) FROM owned o
@@ -428,8 +538,19 @@ BEGIN
 	)
 	SELECT count(*) INTO written FROM inserted;
 
-	IF written > 0 AND coll.embedder <> 'builtin' THEN
+	IF written > 0 AND coll.embedder NOT IN ('builtin', 'lsa') THEN
 		PERFORM agentgres.enqueue('knowledge.embed', jsonb_build_object('document_id', doc_id));
+	END IF;
+	-- An lsa collection asks for a training (agentgresd's worker runs it)
+	-- once it has 100 chunks and no model, or half again as many chunks as
+	-- its model was trained on.
+	IF written > 0 AND coll.embedder = 'lsa' AND NOT EXISTS (
+		SELECT FROM agentgres.jobs j WHERE j.kind = 'knowledge.train' AND j.state IN ('queued', 'running')
+		                               AND j.payload ->> 'collection' = coll.name) THEN
+		PERFORM agentgres.enqueue('knowledge.train', jsonb_build_object('collection', coll.name))
+		FROM (SELECT count(*) AS chunks FROM agentgres.chunks c WHERE c.collection_id = coll.id) now_
+		LEFT JOIN agentgres.embedder_models m ON m.collection_id = coll.id
+		WHERE (m.collection_id IS NULL AND now_.chunks >= 100) OR now_.chunks >= 1.5 * m.trained_chunks;
 	END IF;
 	RETURN doc_id;
 END $$;
@@ -608,6 +729,11 @@ DECLARE
 	e agentgres.embedding;
 	text_lists integer := 0;
 	vector_lists integer;
+	computed agentgres.embedding[] := '{}';
+	-- Relevance feedback for the builtin embedder (bench/README.md: tuned on
+	-- the NFCorpus dev split).
+	feedback_chunks constant integer := 5;
+	feedback_weight constant double precision := 2.0;
 BEGIN
 	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(hybrid_search_multi.collection);
 	IF hybrid_search_multi.k IS NULL OR hybrid_search_multi.k NOT BETWEEN 1 AND 1000 THEN
@@ -631,8 +757,8 @@ BEGIN
 	IF cardinality(texts) = 0 AND cardinality(vectors) = 0 THEN
 		RAISE EXCEPTION 'a search needs a query text or a query embedding' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF cardinality(vectors) = 0 AND coll.embedder = 'builtin' THEN
-		vectors := ARRAY(SELECT agentgres.embed(t) FROM unnest(texts) t);
+	IF octet_length(array_to_string(texts, '')) > 64 * 1024 THEN
+		RAISE EXCEPTION 'the query texts must not exceed 64 kB together' USING ERRCODE = 'program_limit_exceeded';
 	END IF;
 	FOREACH e IN ARRAY vectors LOOP
 		IF agentgres.dims(e) <> coll.dims THEN
@@ -651,7 +777,20 @@ BEGIN
 		             WITH ORDINALITY r ORDER BY r.ordinality);
 		lists := lists || ARRAY[ids || array_fill(NULL::bigint, ARRAY[hybrid_search_multi.candidates - cardinality(ids)])];
 		text_lists := text_lists + 1;
+		-- No query embedding given and a builtin collection: the text's own
+		-- vector, moved toward its best lexical hits (relevance feedback).
+		IF hybrid_search_multi.query_embeddings IS NULL AND coll.embedder IN ('builtin', 'lsa') THEN
+			e := CASE coll.embedder WHEN 'builtin' THEN agentgres.embed(q) ELSE agentgres.lsa_embed(coll.id, q) END;
+			IF e IS NOT NULL THEN
+				computed := computed || agentgres.rocchio(e,
+					ARRAY(SELECT c.embedding FROM unnest(ids[1:feedback_chunks]) AS f(id)
+					      JOIN agentgres.chunks c ON c.id = f.id), feedback_weight);
+			END IF;
+		END IF;
 	END LOOP;
+	IF hybrid_search_multi.query_embeddings IS NULL AND coll.embedder IN ('builtin', 'lsa') THEN
+		vectors := computed;
+	END IF;
 	FOREACH e IN ARRAY vectors LOOP
 		ids := ARRAY(SELECT t.id FROM agentgres.top_k_filtered('agentgres.chunks', 'id', 'embedding', e,
 		                                                       hybrid_search_multi.candidates, 'cosine', 'collection_id',

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 namespace agentgres::core::chunker {
 namespace {
@@ -313,14 +314,6 @@ private:
 		return true;
 	}
 
-	bool
-	WordAt(std::size_t q, std::string_view word) const
-	{
-		if (n_ - q < word.size() || s_.compare(q, word.size(), word) != 0)
-			return false;
-		return q + word.size() == n_ || !IsWordByte(At(q + word.size()));
-	}
-
 	LineClass
 	ClassOf(std::size_t q) const
 	{
@@ -344,12 +337,17 @@ private:
 		    "end", "fi", "done", "esac", "endif", "endfunction", "endmacro", "endforeach", "endwhile"};
 		static constexpr std::array<std::string_view, 11> kContinuations = {
 		    "else", "elif", "elsif", "except", "finally", "catch", "rescue", "ensure", "when", "then", "do"};
-		for (std::string_view w : kClosers)
-			if (WordAt(q, w))
-				return LineClass::kCloser;
-		for (std::string_view w : kContinuations)
-			if (WordAt(q, w))
-				return LineClass::kContinuation;
+		// The word at q (lower-case letters only: the keywords are).
+		std::size_t e = q;
+		while (e < n_ && e - q <= 11 && At(e) >= 'a' && At(e) <= 'z')
+			++e;
+		if (e == q || e - q > 11 || (e < n_ && IsWordByte(At(e))))
+			return LineClass::kNormal;
+		const std::string_view word = s_.substr(q, e - q);
+		if (std::find(kClosers.begin(), kClosers.end(), word) != kClosers.end())
+			return LineClass::kCloser;
+		if (std::find(kContinuations.begin(), kContinuations.end(), word) != kContinuations.end())
+			return LineClass::kContinuation;
 		return LineClass::kNormal;
 	}
 
@@ -547,14 +545,32 @@ private:
 		bool full = false;
 		for (;;) {
 			const std::size_t first = j;
-			const bool cut_inside = mode_ != Mode::kMarkdown || !info.in_fence;
-			while (j < n_ && At(j) != '\n' && chars < size_) {
-				if (j == m)
-					m_chars = chars;
-				if (cut_inside)
+			bool cut_inside = mode_ != Mode::kMarkdown || !info.in_fence;
+			if (mode_ == Mode::kCode && cut_inside) {
+				// Code is cut inside a line only when the line does not
+				// end in the window; a line end within as many bytes as
+				// characters are left surely does.
+				const std::size_t reach = std::min(n_ - j, size_ - chars + 1);
+				cut_inside = std::memchr(s_.data() + j, '\n', reach) == nullptr;
+			}
+			if (cut_inside) {
+				while (j < n_ && At(j) != '\n' && chars < size_) {
+					if (j == m)
+						m_chars = chars;
 					InlineCandidate(begin, j, chars);
-				j += CharLen(j);
-				++chars;
+					j += CharLen(j);
+					++chars;
+				}
+			} else {
+				while (j < n_ && chars < size_) {
+					const unsigned char c = At(j);
+					if (c == '\n')
+						break;
+					if (j == m)
+						m_chars = chars;
+					j += c < 0x80 ? 1 : CharLen(j);
+					++chars;
+				}
 			}
 			Work(j - first);
 			if (j < n_ && At(j) != '\n') { // the window ends inside this line
@@ -693,7 +709,7 @@ private:
 	{
 		if (overlap_ == 0)
 			return end;
-		std::size_t q = end, k = 0;
+		std::size_t q = end, k = 0, half = end; // half: overlap_ / 2 characters before end
 		while (q > begin) {
 			const std::size_t p = PrevBoundary(q);
 			const std::size_t width = q - p == 2 && At(p) == '\r' ? 2 : 1; // CR LF: two characters
@@ -701,6 +717,8 @@ private:
 				break;
 			k += width;
 			q = p;
+			if (k <= overlap_ / 2)
+				half = q;
 		}
 		Work(end - q);
 		if (q == begin)
@@ -711,6 +729,12 @@ private:
 					return p;
 			if (score >= kLineEnd * 64)
 				return end;
+		} else {
+			// Text: a line or sentence start when it keeps at least half
+			// the overlap, else the first word start.
+			for (std::size_t p = q; p < half; ++p)
+				if (!IsWs(At(p)) && (AtLineStart(p) || (p >= q + 2 && IsBlank(At(p - 1)) && EndsSentence(p - 1, q))))
+					return p;
 		}
 		for (std::size_t p = q; p < end; ++p)
 			if (IsWs(At(p - 1)) && !IsWs(At(p)))
@@ -930,6 +954,38 @@ CheckOptions(const Options &options)
 		throw Error(ErrorCode::kInvalidParameterValue, "chunk overlap must be less than the chunk size",
 		            "The overlap is " + std::to_string(options.overlap) + " and the chunk size " +
 		                std::to_string(options.chunk_size) + ".");
+}
+
+Options
+MakeOptions(std::int64_t chunk_size, std::int64_t overlap)
+{
+	if (chunk_size < 1 || chunk_size > static_cast<std::int64_t>(kMaxChunkSize))
+		throw Error(ErrorCode::kInvalidParameterValue,
+		            "chunk size must be between 1 and " + std::to_string(kMaxChunkSize) + " characters",
+		            "The chunk size is " + std::to_string(chunk_size) + ".");
+	if (overlap < 0)
+		throw Error(ErrorCode::kInvalidParameterValue, "chunk overlap must not be negative",
+		            "The overlap is " + std::to_string(overlap) + ".");
+	Options options{static_cast<std::size_t>(chunk_size), static_cast<std::size_t>(overlap)};
+	CheckOptions(options);
+	return options;
+}
+
+std::size_t
+ChunkOfLine(const std::vector<Chunk> &chunks, std::size_t line)
+{
+	// line_start never decreases. The last chunk starting at or before the
+	// line; of several starting on that same line (a long line cut in
+	// pieces), the first.
+	auto it = std::upper_bound(chunks.begin(), chunks.end(), line, [](std::size_t l, const Chunk &c) {
+		return l < c.line_start;
+	});
+	if (it == chunks.begin() || std::prev(it)->line_end < line)
+		return chunks.size();
+	it = std::lower_bound(chunks.begin(), it, std::prev(it)->line_start, [](const Chunk &c, std::size_t l) {
+		return c.line_start < l;
+	});
+	return static_cast<std::size_t>(it - chunks.begin());
 }
 
 std::vector<Chunk>

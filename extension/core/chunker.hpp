@@ -36,6 +36,7 @@
 #define AGENTGRES_CORE_CHUNKER_HPP
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -76,12 +77,22 @@ bool LooksBinary(std::string_view content, std::string *reason = nullptr);
 // chunk_size from 1 to kMaxChunkSize, overlap below chunk_size.
 void CheckOptions(const Options &options);
 
+// Options from SQL integers or configuration values, checked (negative
+// values included) with the same errors: what the glue and the daemon use.
+Options MakeOptions(std::int64_t chunk_size, std::int64_t overlap);
+
 // Splits content (see the rules above). language is a LanguageOf() name:
 // IsCode() languages split as code, "markdown" as Markdown, anything else as
 // text. Throws what CheckOptions throws; calls check_interrupt (may be empty)
 // every few hundred kilobytes of work.
 std::vector<Chunk> Split(std::string_view content, std::string_view language, const Options &options,
                          const std::function<void()> &check_interrupt = {});
+
+// The chunk a symbol defined at a 1-based line belongs to: the last chunk
+// that starts at or before the line and includes it (with overlap, the one
+// holding most of what follows the line; of the pieces of a long line, the
+// first). chunks.size() when no chunk covers the line. O(log chunks).
+std::size_t ChunkOfLine(const std::vector<Chunk> &chunks, std::size_t line);
 
 } // namespace agentgres::core::chunker
 

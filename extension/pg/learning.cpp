@@ -23,16 +23,14 @@
 #include "core/learning.hpp"
 #include "core/recommend.hpp"
 #include "boundary.hpp"
+#include "row_cache.hpp"
 #include "spi.hpp"
 #include "text.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "storage/itemptr.h" // ItemPointerData, ItemPointerCopy
-#include "storage/proc.h"    // MyProc->lxid
-#include "utils/rls.h"       // row_security
-#include "utils/snapmgr.h"
+#include "storage/itemptr.h" // ItemPointerCopy
 #include "utils/array.h"
 #include "utils/jsonb.h"
 }
@@ -41,99 +39,18 @@ namespace core = agentgres::core;
 namespace learning = agentgres::core::learning;
 using agentgres::pg::ConnectSpi;
 using agentgres::pg::PgCall;
+using agentgres::pg::RowIdentity;
 using agentgres::pg::SpiTextIn;
 using agentgres::pg::TextArrayDatum;
 
 namespace {
 
-// --- the per-backend model cache ---------------------------------------------
+// --- the per-backend model cache (row_cache.hpp) -------------------------------
 
-// What identifies one version of a model row: a new row version (UPDATE) or
-// a re-inserted row has another xmin or ctid.
-struct RowIdentity {
-	TransactionId xmin = InvalidTransactionId;
-	ItemPointerData ctid{};
-	int64 version = 0;
-
-	bool
-	operator==(const RowIdentity &other) const
-	{
-		return xmin == other.xmin && std::memcmp(&ctid, &other.ctid, sizeof ctid) == 0 && version == other.version;
-	}
-};
-
-// What one row-identity read stays valid for: the same snapshot contents
-// (the same rows are visible) read by the same user with the same
-// row-security setting (the same privileges and policies). Calls within one
-// statement share it, so a prediction per row of a query reads the identity
-// once; any DDL, GRANT or change in this transaction advances the command id.
-// A snapshot's contents are its xmin, xmax, in-progress transactions and
-// command id (a copied snapshot has no other identity: its address may be
-// reused by the next statement's).
-struct ReadContext {
-	bool valid = false;
-	LocalTransactionId lxid = InvalidLocalTransactionId;
-	Oid user = InvalidOid;
-	bool row_security = true;
-	CommandId curcid = InvalidCommandId;
-	TransactionId xmin = InvalidTransactionId;
-	TransactionId xmax = InvalidTransactionId;
-	bool suboverflowed = false;
-	bool during_recovery = false;
-	std::vector<TransactionId> xip;
-	std::vector<TransactionId> subxip;
-};
-
-// The active MVCC snapshot, or nullptr.
-Snapshot
-ActiveMvccSnapshot()
-{
-	if (!ActiveSnapshotSet())
-		return nullptr;
-	const Snapshot snapshot = GetActiveSnapshot();
-	return snapshot->snapshot_type == SNAPSHOT_MVCC ? snapshot : nullptr;
-}
-
-bool
-SameReadContext(const ReadContext &c, Snapshot s)
-{
-	return c.valid && s != nullptr && c.lxid == MyProc->lxid && c.user == GetUserId() &&
-	       c.row_security == row_security && c.curcid == s->curcid && c.xmin == s->xmin && c.xmax == s->xmax &&
-	       c.suboverflowed == s->suboverflowed && c.during_recovery == s->takenDuringRecovery &&
-	       c.xip.size() == s->xcnt && c.subxip.size() == static_cast<size_t>(s->subxcnt) &&
-	       std::equal(c.xip.begin(), c.xip.end(), s->xip) && std::equal(c.subxip.begin(), c.subxip.end(), s->subxip);
-}
-
-ReadContext
-CaptureReadContext(Snapshot s)
-{
-	ReadContext c;
-	if (s == nullptr)
-		return c;
-	c.valid = true;
-	c.lxid = MyProc->lxid;
-	c.user = GetUserId();
-	c.row_security = row_security;
-	c.curcid = s->curcid;
-	c.xmin = s->xmin;
-	c.xmax = s->xmax;
-	c.suboverflowed = s->suboverflowed;
-	c.during_recovery = s->takenDuringRecovery;
-	c.xip.assign(s->xip, s->xip + s->xcnt);
-	c.subxip.assign(s->subxip, s->subxip + std::max<int32>(s->subxcnt, 0));
-	return c;
-}
-
-struct CachedModel {
-	RowIdentity row;
-	ReadContext checked; // when row was last read
-	std::shared_ptr<const learning::Model> model;
-};
-
-std::unordered_map<std::string, CachedModel> &
+agentgres::pg::RowCache<std::string, learning::Model> &
 Cache()
 {
-	static std::unordered_map<std::string, CachedModel> cache;
+	static agentgres::pg::RowCache<std::string, learning::Model> cache;
 	return cache;
 }
 
@@ -201,29 +118,17 @@ FetchModelJson(const char *name)
 std::shared_ptr<const learning::Model>
 LoadModel(const std::string &name, bool required = true)
 {
-	auto &cache = Cache();
-	const Snapshot snapshot = PgCall([] { return ActiveMvccSnapshot(); });
-	auto it = cache.find(name);
-	if (it != cache.end() && SameReadContext(it->second.checked, snapshot))
-		return it->second.model;
-	RowIdentity row;
-	const bool found = PgCall([&] { return FetchModelIdentity(name.c_str(), row); });
-	if (found && it != cache.end() && it->second.row == row) {
-		it->second.checked = CaptureReadContext(snapshot);
-		return it->second.model;
-	}
-	if (it != cache.end())
-		cache.erase(it);
-	// Both reads use the statement's snapshot, so the text is that row's.
-	const char *json = found ? PgCall([&] { return FetchModelJson(name.c_str()); }) : nullptr;
-	if (json == nullptr) {
-		if (!required)
-			return nullptr;
+	auto model = Cache().Get(
+	    name, [&](RowIdentity &row) { return FetchModelIdentity(name.c_str(), row); },
+	    [&]() -> std::shared_ptr<const learning::Model> {
+		    const char *json = PgCall([&] { return FetchModelJson(name.c_str()); });
+		    if (json == nullptr)
+			    return nullptr;
+		    return std::make_shared<const learning::Model>(learning::Model::FromJson(json));
+	    });
+	if (model == nullptr && required)
 		throw core::Error(core::ErrorCode::kUndefinedObject, "model \"" + name + "\" does not exist", {},
 		                  "Train it with SELECT agentgres.train_success_model('" + name + "').");
-	}
-	auto model = std::make_shared<const learning::Model>(learning::Model::FromJson(json));
-	cache[name] = CachedModel{row, CaptureReadContext(snapshot), model};
 	return model;
 }
 

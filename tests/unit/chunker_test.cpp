@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <random>
 #include <string>
@@ -594,6 +595,43 @@ TEST(ChunkerSpeed, LargeCodeFile)
 	}
 }
 
+// Inputs built to make a careless splitter quadratic: each stays fast, with
+// the default options and with a tiny window that overlaps almost entirely.
+TEST(ChunkerSpeed, PathologicalInputsAreLinear)
+{
+	const std::size_t mb = 1u << 20;
+	const auto repeat = [&](std::string_view unit) {
+		std::string s;
+		while (s.size() < mb)
+			s += unit;
+		return s;
+	};
+	const std::string inputs[] = {
+	    repeat("\n"),
+	    repeat(" "),
+	    std::string(mb, ' ') + "x",
+	    repeat("```\n"),
+	    repeat("# h\n"),
+	    repeat("\r\n x"),
+	    repeat("\xff\x80"),
+	    repeat("}\n"),
+	    repeat("a\n" + std::string(300, ' ')),
+	    repeat(". "),
+	    std::string(mb, ' ') + "x\n" + std::string(mb, 'y'),
+	    repeat("\t\t\t\t\t\t\t\tx\n")};
+	for (const char *lang : {"cpp", "markdown", "text"}) {
+		for (const Options o : {Options{}, Options{10, 9}}) {
+			const auto t0 = std::chrono::steady_clock::now();
+			for (const std::string &s : inputs)
+				Split(s, lang, o);
+			const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+			if (!kSanitized) {
+				EXPECT_LT(seconds, 5.0) << lang << " " << o.chunk_size;
+			}
+		}
+	}
+}
+
 TEST(ChunkerInterrupt, ExceptionFromTheCallbackStopsTheSplit)
 {
 	const std::string s(4u << 20, 'a');
@@ -628,6 +666,55 @@ TEST(ChunkerBinary, NulAndInvalidUtf8)
 	                                    8)));
 	// Split itself copes with bytes that are not UTF-8 (one character each).
 	SplitChecked("ab\xff\xfe cd\x80\x80\x80\x80 e\xc3", "text", Options{3, 1});
+}
+
+TEST(ChunkerOptions, FromIntegers)
+{
+	EXPECT_EQ(MakeOptions(1000, 200).chunk_size, 1000u);
+	EXPECT_EQ(MakeOptions(1000, 200).overlap, 200u);
+	EXPECT_EQ(MakeOptions(1, 0).chunk_size, 1u);
+	const auto message = [](std::int64_t size, std::int64_t overlap) {
+		try {
+			MakeOptions(size, overlap);
+		} catch (const Error &e) {
+			return std::string(Sqlstate(e.code())) + " " + e.what();
+		}
+		return std::string("no error");
+	};
+	EXPECT_EQ(message(0, 0), "22023 chunk size must be between 1 and 1000000 characters");
+	EXPECT_EQ(message(-5, 0), "22023 chunk size must be between 1 and 1000000 characters");
+	EXPECT_EQ(message(INT64_MAX, 0), "22023 chunk size must be between 1 and 1000000 characters");
+	EXPECT_EQ(message(100, -1), "22023 chunk overlap must not be negative");
+	EXPECT_EQ(message(100, INT64_MIN), "22023 chunk overlap must not be negative");
+	EXPECT_EQ(message(100, 100), "22023 chunk overlap must be less than the chunk size");
+}
+
+TEST(ChunkerSymbols, ChunkOfLine)
+{
+	const std::string s = CppSample(20);
+	const std::vector<Chunk> chunks = SplitChecked(s, "cpp", Options{1000, 200});
+	const std::size_t lines = LineOf(s, s.size() - 1);
+	for (std::size_t line = 1; line <= lines; ++line) {
+		const std::size_t i = ChunkOfLine(chunks, line);
+		// The reference: the last chunk that starts at or before the line, if it covers it.
+		std::size_t expected = chunks.size();
+		for (std::size_t k = 0; k < chunks.size(); ++k)
+			if (chunks[k].line_start <= line)
+				expected = chunks[k].line_end >= line ? k : chunks.size();
+		EXPECT_EQ(i, expected) << "line " << line;
+	}
+	EXPECT_EQ(ChunkOfLine(chunks, 0), chunks.size());
+	EXPECT_EQ(ChunkOfLine(chunks, lines + 5), chunks.size());
+	EXPECT_EQ(ChunkOfLine({}, 1), 0u);
+	// The pieces of one long line: the first piece.
+	const std::string line = "short\n" + std::string(5000, 'x') + "\n";
+	const std::vector<Chunk> pieces = SplitChecked(line, "text", Options{100, 10});
+	ASSERT_GT(pieces.size(), 10u);
+	EXPECT_EQ(ChunkOfLine(pieces, 1), 0u);
+	const std::size_t first = ChunkOfLine(pieces, 2);
+	ASSERT_LT(first, pieces.size());
+	EXPECT_EQ(pieces[first].line_start, 2u);
+	EXPECT_TRUE(first == 0 || pieces[first - 1].line_start < 2u);
 }
 
 TEST(ChunkerLanguage, FromUri)

@@ -127,6 +127,7 @@ INSERT INTO expected_labels VALUES
 	('agentgres.release_job(bigint,text)', false, 'v', 'u'),
 	('agentgres.renew_lease(bigint,text,interval)', false, 'v', 'u'),
 	('agentgres.resolve_alert(text,text)', false, 'v', 'u'),
+	('agentgres.rocchio(agentgres.embedding,agentgres.embedding[],double precision)', true, 'i', 's'),
 	('agentgres.rollback_agent(text,integer)', false, 'v', 'u'),
 	('agentgres.rollup_metrics()', false, 'v', 'u'),
 	('agentgres.rrf("any")', false, 'i', 's'),
