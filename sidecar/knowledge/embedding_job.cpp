@@ -107,6 +107,12 @@ RunEmbedJob(const nlohmann::json &payload, LoopContext &c)
 	const std::string model = info.String(0, 1);
 	const int dims = static_cast<int>(info.Int(0, 2));
 
+	// 'lsa' models live in the database (train_embedder()), which embeds
+	// those chunks itself.
+	if (model == "lsa")
+		throw PermanentJobError(
+		    "collection " + Quoted(collection) +
+		    " uses the in-database embedder \"lsa\": train_embedder() embeds its chunks, not agentgresd");
 	EmbedderOptions options = EmbedderOptionsFrom(c.config);
 	const bool external = model != "builtin";
 	if (!external)
