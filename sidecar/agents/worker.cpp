@@ -23,6 +23,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/agents.hpp"
+#include "agents/job_errors.hpp"
+#include "knowledge/embedding_job.hpp"
 #include "knowledge/indexer.hpp"
 #include "metrics/metrics.hpp"
 #include "log/log.hpp"
@@ -30,9 +32,7 @@
 namespace agentgres::sidecar {
 namespace {
 
-struct Interrupted : std::runtime_error {
-	Interrupted() : std::runtime_error("interrupted by shutdown") {}
-};
+using Interrupted = JobInterrupted;
 
 using Handler = std::function<nlohmann::json(const nlohmann::json &payload, LoopContext &context)>;
 
@@ -79,6 +79,16 @@ Handlers()
 		     if (c.stop)
 			     throw Interrupted(); // released, not done: it runs again
 		     return result;
+	     }},
+	    // Fills the embeddings of an external-embedder collection's document.
+	    {"knowledge.embed", knowledge::RunEmbedJob},
+	    // Trains an lsa collection's embedder and re-embeds its chunks (asked
+	    // for by ingest_document as the collection grows).
+	    {"knowledge.train",
+	     [](const nlohmann::json &payload, LoopContext &c) {
+		     const db::Result r =
+		         c.db.Exec("SELECT agentgres.train_embedder($1)::text", {payload.value("collection", std::string())});
+		     return nlohmann::json::parse(r.String(0, 0));
 	     }},
 	    {"metrics.rollup",
 	     [](const nlohmann::json &, LoopContext &c) {
@@ -268,6 +278,9 @@ public:
 					Lost(c, id, kind);
 				else
 					FailJob(c, worker, id, kind, e.what());
+			} catch (const PermanentJobError &e) {
+				keeper.Stop();
+				FailJob(c, worker, id, kind, e.what(), false);
 			} catch (const std::exception &e) {
 				keeper.Stop();
 				FailJob(c, worker, id, kind, e.what());
@@ -291,10 +304,12 @@ public:
 private:
 	static void
 	FailJob(LoopContext &c, const std::string &worker, const std::string &id, const std::string &kind,
-	        const std::string &error)
+	        const std::string &error, bool retry = true)
 	{
 		try {
-			const db::Result r = c.db.Exec("SELECT agentgres.fail_job($1, $2, $3)", {id, worker, error});
+			// retry = false: dead at once (a PermanentJobError).
+			const db::Result r = c.db.Exec("SELECT agentgres.fail_job($1, $2, $3, $4::boolean)",
+			                               {id, worker, error, retry ? "true" : "false"});
 			log::Warn("worker", "job failed", {{"job", id}, {"kind", kind}, {"error", error}, {"now", r.String(0, 0)}});
 			metrics::Registry::Global().Add("agentgres_jobs_processed_total", {{"kind", kind}, {"outcome", "failed"}});
 		} catch (const db::DbError &e) {

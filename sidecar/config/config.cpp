@@ -293,6 +293,9 @@ Config::Validate() const
 		throw std::runtime_error(
 		    "setting \"agents.heartbeat.stale_after_s\" (" + std::to_string(agents_heartbeat_stale_after_s) +
 		    ") must exceed \"agents.heartbeat.interval_s\" (" + text::Number(agents_heartbeat_interval_s) + ")");
+	if (embedder_provider == "openai" && (embedder_url.empty() || embedder_model.empty()))
+		throw std::runtime_error(
+		    "setting \"embedder.provider\" = \"openai\" needs \"embedder.url\" and \"embedder.model\"");
 }
 
 namespace {

@@ -111,6 +111,19 @@ namespace agentgres::sidecar {
 	INT(agents_worker_lease_s, "agents.worker.lease_s", 60, 1, 86400,                                                  \
 	    "lease of a claimed job; a dead worker's job returns after it")                                                \
 	NUM(agents_worker_poll_s, "agents.worker.poll_s", 5, 0.05, 3600, "longest wait for work when no NOTIFY arrives")   \
+	TEXT(embedder_provider, "embedder.provider", "builtin", "builtin|openai", false,                                   \
+	     "who embeds chunks of external-embedder collections: builtin, or an OpenAI-compatible API (openai)")          \
+	TEXT(embedder_url, "embedder.url", "", "", false,                                                                  \
+	     "base URL of the OpenAI-compatible API (http://127.0.0.1:11434/v1); requests go to {url}/embeddings")         \
+	TEXT(embedder_model, "embedder.model", "", "", false,                                                              \
+	     "model name sent to the API; a collection's embedder must be this name")                                      \
+	TEXT(embedder_api_key, "embedder.api_key", "", "", true, "sent as Authorization: Bearer; never logged")            \
+	INT(embedder_dims, "embedder.dims", 0, 0, 16000,                                                                   \
+	    "dimensions the model answers; 0: the collection's (another answer is an error)")                              \
+	INT(embedder_batch_size, "embedder.batch_size", 64, 1, 2048, "texts per embeddings request")                       \
+	NUM(embedder_timeout_s, "embedder.timeout_s", 30, 0.1, 3600, "connect and read timeout of one request")            \
+	INT(embedder_max_retries, "embedder.max_retries", 5, 0, 100,                                                       \
+	    "resends of a batch after 429, 5xx or a timeout before the job fails (and is retried later)")                  \
 	BOOL(agents_chaos_enabled, "agents.chaos.enabled", false,                                                          \
 	     "test aid: a loop that throws every interval (restart and alert paths)")                                      \
 	NUM(agents_chaos_interval_s, "agents.chaos.interval_s", 0.5, 0.01, 3600, "seconds between the chaos loop's crashes")

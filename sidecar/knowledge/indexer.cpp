@@ -1,7 +1,5 @@
 #include "knowledge/indexer.hpp"
 
-#include <openssl/evp.h>
-
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -15,25 +13,9 @@
 #include "knowledge/ctags.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "util/sha256.hpp"
 
 namespace agentgres::sidecar::knowledge {
-
-std::string
-ContentHash(std::string_view data)
-{
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int length = 0;
-	if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-		throw std::runtime_error("SHA-256 failed (libcrypto)");
-	static const char hex[] = "0123456789abcdef";
-	std::string out;
-	out.reserve(length * 2);
-	for (unsigned int i = 0; i < length; ++i) {
-		out += hex[digest[i] >> 4];
-		out += hex[digest[i] & 15];
-	}
-	return out;
-}
 
 namespace {
 
@@ -278,7 +260,7 @@ private:
 		// is sent again, so its documents carry the new root and stay in its
 		// deletion scope).
 		if (stored != stored_.end() && stored->second.source == unit.name &&
-		    stored->second.hash == ContentHash(content)) {
+		    stored->second.hash == text::Sha256Hex(content)) {
 			++result_.counts.unchanged;
 			CountMetric("unchanged");
 			Done();

@@ -64,8 +64,4 @@ std::unique_ptr<Loop> MakeIndexerLoop();
 int IngestCommand(const Config &config, const std::vector<std::string> &paths, const std::string &collection,
                   bool queue);
 
-// The SHA-256 of data in lower-case hex: the documents' content_hash
-// (encode(sha256(convert_to(content, 'UTF8')), 'hex') in the database).
-std::string ContentHash(std::string_view data);
-
 } // namespace agentgres::sidecar::knowledge

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "util/sha256.hpp"
 #include "config/config.hpp"
 #include "knowledge/ctags.hpp"
 #include "knowledge/indexer.hpp"
@@ -301,8 +302,10 @@ TEST(Content, TextBinaryOrNotUtf8)
 TEST(Content, Sha256IsTheDatabasesContentHash)
 {
 	// encode(sha256(convert_to('', 'UTF8')), 'hex') and of 'abc'.
-	EXPECT_EQ(ContentHash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	EXPECT_EQ(ContentHash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	EXPECT_EQ(agentgres::sidecar::text::Sha256Hex(""),
+	          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	EXPECT_EQ(agentgres::sidecar::text::Sha256Hex("abc"),
+	          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Ctags, ParsesJsonLines)
