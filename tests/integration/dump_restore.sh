@@ -69,6 +69,10 @@ SELECT agentgres.ingest_document('ext', 'a.txt', 'external vectors');
 SELECT agentgres.set_chunk_embeddings(array_agg(id), array_agg('[1,2,3]'::agentgres.embedding))
 FROM agentgres.chunks WHERE collection_id = agentgres.collection_id('ext');
 INSERT INTO agentgres.embedding_cache (model, content_hash, embedding) VALUES ('nomic-embed-text', 'abc', '[1,2,3]');
+SELECT agentgres.create_collection('trained', 'lsa', 3);
+SELECT agentgres.ingest_document('trained', 'n' || i, (ARRAY['cats purr', 'dogs bark', 'cats and dogs', 'fish swim'])[1 + i % 4])
+FROM generate_series(1, 12) AS i;
+SELECT agentgres.train_embedder('trained');
 SQL
 
 # Derived from the chunks by triggers: not dumped, rebuilt as the restore
