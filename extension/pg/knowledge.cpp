@@ -301,9 +301,9 @@ AGENTGRES_FUNCTION(agentgres_lsa_embed)
 }
 
 // lsa_train(collection_id bigint, dims integer) RETURNS bytea: an LSA model
-// trained on the collection's chunks, serialised. The chunks' text is held
-// in memory while training: at most maintenance_work_mem, as for an index
-// build.
+// trained on the collection's chunks, serialised. The chunks' text and the
+// SVD's matrices are held in memory while training: at most
+// maintenance_work_mem, as for an index build.
 AGENTGRES_FUNCTION(agentgres_lsa_train)
 {
 	const int64 collection_id = PG_GETARG_INT64(0);
@@ -348,6 +348,15 @@ AGENTGRES_FUNCTION(agentgres_lsa_train)
 		SPI_finish();
 	});
 
+	// Beside the text, the randomized SVD holds two chunks x (dims + 10)
+	// matrices of doubles.
+	const std::size_t needed = bytes + texts.size() * (static_cast<std::size_t>(dims) + 10) * 2 * sizeof(double);
+	if (needed > budget)
+		throw core::Error(core::ErrorCode::kProgramLimitExceeded,
+		                  "training the embedder needs about " + std::to_string(needed / (1024 * 1024) + 1) +
+		                      " MB, more than maintenance_work_mem",
+		                  "The collection has " + std::to_string(texts.size()) + " chunks.",
+		                  "Raise maintenance_work_mem for the session that trains the model.");
 	std::vector<std::string_view> views(texts.begin(), texts.end());
 	embedder::LsaOptions options;
 	options.dimensions = static_cast<std::size_t>(dims);
