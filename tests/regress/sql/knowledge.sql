@@ -254,6 +254,9 @@ SELECT pg_temp.sqlstate_of(statement) AS sqlstate, statement FROM (VALUES
 	($$SELECT chunk_text('x', 'text', 100, 60)$$),
 	($$SELECT create_collection('x', chunk_size => 100, chunk_overlap => 51)$$)
 ) AS t(statement);
+SET maintenance_work_mem = '1MB';   -- 100 chunks x 2010 x 16 bytes do not fit
+SELECT pg_temp.sqlstate_of($$SELECT agentgres.lsa_train(agentgres.collection_id('trained'), 2000)$$) AS over_memory;
+RESET maintenance_work_mem;
 SELECT rocchio('[1,0]', ARRAY['[0,1]'::embedding, NULL], 1)::text AS moved,
        rocchio('[3,4]', '{}', 5)::text AS normalised;
 
