@@ -287,6 +287,7 @@ SELECT pg_temp.sqlstate_of(statement) AS sqlstate, statement FROM (VALUES
 	($$SELECT ingest_document('code', 'a', 'x', '{}', '{"name": "f"}')$$),
 	($$SELECT ingest_document('code', 'a', 'x', '{}', '[{"name": "f", "line": "one"}]')$$),
 	($$SELECT ingest_document('code', 'a', repeat('x', 64 * 1024 * 1024 + 1))$$),
+	($$SELECT ingest_document('code', 'a', convert_from('\xc328'::bytea, 'UTF8'))$$),   -- invalid UTF-8
 	($$SELECT delete_document('nope', 'a')$$),
 	($$SELECT bm25_search('nope', 'x')$$),
 	($$SELECT bm25_search('code', NULL)$$),
