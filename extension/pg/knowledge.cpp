@@ -217,31 +217,9 @@ bool
 FetchLsaIdentity(int64 collection_id, agentgres::pg::RowIdentity &row)
 {
 	static SPIPlanPtr plan = nullptr;
-	agentgres::pg::ConnectSpi();
-	Oid types[1] = {INT8OID};
-	Datum values[1] = {Int64GetDatum(collection_id)};
-	if (plan == nullptr) {
-		SPIPlanPtr prepared =
-		    SPI_prepare("SELECT m.xmin, m.ctid, m.version FROM agentgres.embedder_models m WHERE m.collection_id = $1",
-		                1, types);
-		if (prepared == nullptr || SPI_keepplan(prepared) != 0)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare the embedder model lookup"));
-		plan = prepared;
-	}
-	if (SPI_execute_plan(plan, values, nullptr, true, 1) != SPI_OK_SELECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not look up the embedder model"));
-	const bool found = SPI_processed == 1;
-	if (found) {
-		HeapTuple tuple = SPI_tuptable->vals[0];
-		TupleDesc desc = SPI_tuptable->tupdesc;
-		bool is_null = false;
-		row.xmin = DatumGetTransactionId(SPI_getbinval(tuple, desc, 1, &is_null));
-		ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tuple, desc, 2, &is_null))),
-		                &row.ctid);
-		row.version = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &is_null));
-	}
-	SPI_finish();
-	return found;
+	return agentgres::pg::FetchRowIdentity(
+	    plan, "SELECT m.xmin, m.ctid, m.version::bigint FROM agentgres.embedder_models m WHERE m.collection_id = $1",
+	    INT8OID, Int64GetDatum(collection_id), row);
 }
 
 // The model's bytes, detoasted in the caller's context, or nullptr.

@@ -54,48 +54,15 @@ Cache()
 	return cache;
 }
 
-// The prepared row-identity query, kept for the backend's life. The plan
-// cache re-plans it when agentgres.models is dropped and created again, and
-// checks the current user's privileges at every execution.
-SPIPlanPtr
-IdentityPlan()
-{
-	static SPIPlanPtr plan = nullptr;
-	if (plan == nullptr) {
-		Oid types[1] = {TEXTOID};
-		SPIPlanPtr prepared =
-		    SPI_prepare("SELECT m.xmin, m.ctid, m.version FROM agentgres.models m WHERE m.name = $1", 1, types);
-		if (prepared == nullptr)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
-			        errmsg("could not prepare the model lookup: %s", SPI_result_code_string(SPI_result)));
-		if (SPI_keepplan(prepared) != 0)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not keep the model lookup plan"));
-		plan = prepared;
-	}
-	return plan;
-}
-
 // The current row identity of a model, read like a SELECT; false if no row
 // is visible.
 bool
 FetchModelIdentity(const char *name, RowIdentity &row)
 {
-	ConnectSpi();
-	Datum values[1] = {CStringGetTextDatum(name)};
-	if (SPI_execute_plan(IdentityPlan(), values, nullptr, true, 1) != SPI_OK_SELECT)
-		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not look up model \"%s\"", name));
-	const bool found = SPI_processed == 1;
-	if (found) {
-		HeapTuple tuple = SPI_tuptable->vals[0];
-		TupleDesc desc = SPI_tuptable->tupdesc;
-		bool is_null = false;
-		row.xmin = DatumGetTransactionId(SPI_getbinval(tuple, desc, 1, &is_null));
-		ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tuple, desc, 2, &is_null))),
-		                &row.ctid);
-		row.version = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &is_null));
-	}
-	SPI_finish();
-	return found;
+	static SPIPlanPtr plan = nullptr;
+	return agentgres::pg::FetchRowIdentity(plan,
+	                                       "SELECT m.xmin, m.ctid, m.version FROM agentgres.models m WHERE m.name = $1",
+	                                       TEXTOID, CStringGetTextDatum(name), row);
 }
 
 // Fetches a model's JSON text (palloc'd in the caller's context), or nullptr.

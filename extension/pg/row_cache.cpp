@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "spi.hpp"
+
 extern "C" {
 #include "storage/proc.h" // MyProc->lxid
 #include "utils/rls.h"    // row_security
@@ -9,6 +11,37 @@ extern "C" {
 }
 
 namespace agentgres::pg {
+
+bool
+FetchRowIdentity(SPIPlanPtr &plan, const char *query, Oid key_type, Datum key, RowIdentity &row)
+{
+	ConnectSpi();
+	if (plan == nullptr) {
+		Oid types[1] = {key_type};
+		SPIPlanPtr prepared = SPI_prepare(query, 1, types);
+		if (prepared == nullptr)
+			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
+			        errmsg("could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result)));
+		if (SPI_keepplan(prepared) != 0)
+			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not keep the plan of \"%s\"", query));
+		plan = prepared;
+	}
+	Datum values[1] = {key};
+	if (SPI_execute_plan(plan, values, nullptr, true, 1) != SPI_OK_SELECT)
+		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not run \"%s\"", query));
+	const bool found = SPI_processed == 1;
+	if (found) {
+		HeapTuple tuple = SPI_tuptable->vals[0];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool is_null = false;
+		row.xmin = DatumGetTransactionId(SPI_getbinval(tuple, desc, 1, &is_null));
+		ItemPointerCopy(reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(tuple, desc, 2, &is_null))),
+		                &row.ctid);
+		row.version = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &is_null));
+	}
+	SPI_finish();
+	return found;
+}
 
 Snapshot
 ActiveMvccSnapshot()

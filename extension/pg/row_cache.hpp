@@ -19,6 +19,7 @@
 #include "boundary.hpp"
 
 extern "C" {
+#include "executor/spi.h"
 #include "storage/itemptr.h" // ItemPointerData
 #include "storage/lock.h"    // InvalidLocalTransactionId
 #include "utils/snapshot.h"
@@ -60,6 +61,14 @@ struct ReadContext {
 	std::vector<TransactionId> xip;
 	std::vector<TransactionId> subxip;
 };
+
+// The identity of the row query returns for key: query selects xmin, ctid
+// and a bigint version with one parameter of type key_type, and is prepared
+// once into plan (kept for the backend's life; the plan cache re-plans it
+// when the table is dropped and created again, and checks the current
+// user's privileges at every execution). False when no row is visible.
+// PostgreSQL phase.
+bool FetchRowIdentity(SPIPlanPtr &plan, const char *query, Oid key_type, Datum key, RowIdentity &row);
 
 // The active MVCC snapshot, or nullptr. PostgreSQL phase.
 Snapshot ActiveMvccSnapshot();

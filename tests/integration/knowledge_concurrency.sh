@@ -61,24 +61,10 @@ else
 fi
 check "a reader always saw statistics that match the chunks of its snapshot" $reader_ok
 
-exact="$("${PSQL[@]}" <<'SQL'
-WITH truth AS (
-	SELECT c.collection_id, t.term, c.id AS chunk_id, t.tf
-	FROM agentgres.chunks c JOIN agentgres.collections k ON k.id = c.collection_id,
-	     LATERAL agentgres.bm25_terms(c.content, k.text_config::regconfig) t
-), lengths AS (SELECT collection_id, chunk_id, sum(tf)::integer AS doc_len FROM truth GROUP BY 1, 2),
-expected AS (SELECT t.*, l.doc_len FROM truth t JOIN lengths l USING (collection_id, chunk_id)),
-actual AS (SELECT collection_id, term, chunk_id, tf, doc_len FROM agentgres.bm25_postings)
-SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) d)
-     + (SELECT count(*) FROM (SELECT * FROM actual EXCEPT ALL SELECT * FROM expected) d)
-     || ' ' || ((SELECT chunks || '/' || tokens FROM agentgres.bm25_stats)
-                = (SELECT count(*) || '/' || sum(doc_len) FROM lengths))
-     || ' ' || (SELECT count(*) FROM agentgres.chunks)
-SQL
-)"
-read -r wrong stats chunks <<<"$exact"
-check "postings equal bm25_terms over every chunk ($wrong wrong, $chunks chunks)" test "$wrong" == 0 -a "$chunks" -gt 0
-check "the collection's statistics equal the chunks' counts and sums" test "$stats" == true
+"${PSQL[@]}" -f "$ROOT/tests/integration/lib/bm25_exact.sql" >/dev/null
+check "postings and statistics equal bm25_terms over every chunk" \
+	test "$("${PSQL[@]}" -c "SELECT public.bm25_index_is_exact()")" == t
+check "there are chunks to compare" test "$("${PSQL[@]}" -c "SELECT count(*) FROM agentgres.chunks")" -gt 0
 check "no uri has two documents" test "$("${PSQL[@]}" -c "SELECT count(*) FROM (SELECT uri FROM agentgres.documents
                                                          GROUP BY collection_id, uri HAVING count(*) > 1) d")" == 0
 check "every chunk has its document" test "$("${PSQL[@]}" -c "SELECT count(*) FROM agentgres.chunks c

@@ -31,30 +31,9 @@ fi
 DAEMON_ROLE=agentgres_indexer_test
 daemon_role_sql "$DAEMON_ROLE" | "${PSQL[@]}" -d "$DB"
 
-# The BM25 postings and statistics recomputed from the chunks alone
-# (tests/regress/sql/knowledge.sql's check).
-sql "CREATE FUNCTION public.index_is_exact() RETURNS boolean LANGUAGE sql AS \$\$
-	WITH truth AS (
-		SELECT c.collection_id, t.term, c.id AS chunk_id, t.tf
-		FROM agentgres.chunks c JOIN agentgres.collections k ON k.id = c.collection_id,
-		     LATERAL agentgres.bm25_terms(c.content, k.text_config::regconfig) t
-	), lengths AS (
-		SELECT collection_id, chunk_id, sum(tf)::integer AS doc_len FROM truth GROUP BY 1, 2
-	), expected AS (
-		SELECT t.collection_id, t.term, t.chunk_id, t.tf, l.doc_len FROM truth t JOIN lengths l USING (collection_id, chunk_id)
-	), expected_stats AS (
-		SELECT collection_id, count(*) AS chunks, sum(doc_len) AS tokens FROM lengths GROUP BY 1
-	)
-	SELECT NOT EXISTS (SELECT collection_id, term, chunk_id, tf, doc_len FROM expected
-	                   EXCEPT ALL SELECT collection_id, term, chunk_id, tf, doc_len FROM agentgres.bm25_postings)
-	   AND NOT EXISTS (SELECT collection_id, term, chunk_id, tf, doc_len FROM agentgres.bm25_postings
-	                   EXCEPT ALL SELECT collection_id, term, chunk_id, tf, doc_len FROM expected)
-	   AND NOT EXISTS (SELECT * FROM expected_stats EXCEPT SELECT collection_id, chunks, tokens FROM agentgres.bm25_stats
-	                   WHERE chunks > 0)
-	   AND NOT EXISTS (SELECT collection_id, chunks, tokens FROM agentgres.bm25_stats WHERE chunks > 0
-	                   EXCEPT SELECT * FROM expected_stats)
-\$\$" >/dev/null
-exact() { sql_is t "SELECT public.index_is_exact()"; }
+# The BM25 postings and statistics recomputed from the chunks alone.
+"${PSQL[@]}" -d "$DB" -f "$ROOT/tests/integration/lib/bm25_exact.sql" >/dev/null
+exact() { sql_is t "SELECT public.bm25_index_is_exact()"; }
 
 # The fixture tree.
 T="$(realpath "$SCRATCH")/tree"
