@@ -104,8 +104,10 @@ listen = "$HTTP"
 disk_path = "$BASE"
 [knowledge]
 # The project's own sources and docs, indexed into the collection "project"
-# (agentgresd ingest now, then the indexer loop every 5 minutes).
+# (agentgresd ingest now, then the indexer loop every 5 minutes). Embedded by
+# LSA trained on them: the worker runs the training the ingest asks for.
 sources = ["$AGENTGRES_ROOT"]
+embedder = "lsa"
 include = ["extension/", "sidecar/", "sql/", "scripts/", "tests/", "bench/", "packaging/", "fuzz/*.cpp", "fuzz/*.hpp",
            "fuzz/*.sh", "*.md", "CMakeLists.txt", "Makefile.pgxs", "agentgres.control", ".clang-format", ".ci/"]
 exclude = ["build/", "build-*/", ".agentgres/", "node_modules/", "tests/data/", "tests/regress/output/", "*.o", "*.so",

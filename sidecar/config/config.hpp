@@ -61,6 +61,8 @@ namespace agentgres::sidecar {
 	TEXT(log_format, "log.format", "text", "text|json", false, "text, or json (one object per line)")                  \
 	TEXT(knowledge_collection, "knowledge.collection", "project", "", false,                                           \
 	     "collection the indexer writes the sources into (created when missing)")                                      \
+	TEXT(knowledge_embedder, "knowledge.embedder", "builtin", "", false,                                               \
+	     "embedder of the collection the indexer creates: builtin, lsa, or embedder.model")                            \
 	LIST(knowledge_sources, "knowledge.sources", "",                                                                   \
 	     "directories and files the indexer reads (a directory's files get uris relative to it)")                      \
 	LIST(knowledge_include, "knowledge.include", "",                                                                   \

@@ -126,7 +126,11 @@ private:
 		if (db_.Exec("SELECT 1 FROM agentgres.collections WHERE name = $1", {name}).rows() > 0)
 			return;
 		try {
-			db_.Exec("SELECT agentgres.create_collection($1)", {name});
+			// dims: NULL (the embedder's own) for builtin and lsa.
+			const bool external = options_.embedder != "builtin" && options_.embedder != "lsa";
+			db_.Exec("SELECT agentgres.create_collection($1, $2, $3::integer)",
+			         {name, options_.embedder,
+			          external ? db::Param(std::to_string(options_.dims)) : db::Param(std::nullopt)});
 			log::Info("indexer", "collection created", {{"collection", name}});
 		} catch (const db::DbError &e) {
 			// Another ingest created it meanwhile.
@@ -420,6 +424,8 @@ OptionsFromConfig(const Config &config, const std::vector<std::string> &paths, c
 	o.filters.exclude = ParsePatterns(config.knowledge_exclude);
 	o.filters.max_file_bytes = static_cast<std::uint64_t>(config.knowledge_max_file_kib) * 1024;
 	o.ctags = config.knowledge_ctags;
+	o.embedder = config.knowledge_embedder.empty() ? "builtin" : config.knowledge_embedder;
+	o.dims = config.embedder_dims;
 	return o;
 }
 

@@ -26,6 +26,11 @@ namespace agentgres::sidecar::knowledge {
 
 struct IndexOptions {
 	std::string collection;
+	// What a collection the run creates embeds with: builtin, lsa (trained
+	// by the knowledge.train job ingest_document queues), or an external
+	// model of dims dimensions.
+	std::string embedder = "builtin";
+	std::int64_t dims = 0;
 	std::vector<Unit> units;
 	Filters filters;              // use_include is set per unit
 	std::string ctags = "ctags";  // "" for none
