@@ -188,12 +188,13 @@ SELECT DISTINCT uri FROM hybrid_search('code', 'request socket', filter => '{"la
 ORDER BY uri;
 SELECT count(*) FROM hybrid_search('code', 'request', filter => '{"language": "haskell"}');
 
--- hybrid search: ranks in each list, fused order, similarity and confidence
+-- hybrid search: ranks in each list, fused order (the builtin vector list at
+-- half weight), similarity and confidence
 SELECT uri, vector_rank IS NOT NULL AS in_vectors, text_rank IS NOT NULL AS in_text,
        similarity BETWEEN -1 AND 1 AS similarity_ok, confidence BETWEEN 0 AND 1 AS confidence_ok
 FROM hybrid_search('code', 'connection pool of sockets', k => 3);
 SELECT bool_and(score > 0) AND count(*) = 3 AS three_scored,
-       bool_and(abs(score - (coalesce(1.0 / (60 + text_rank), 0) + coalesce(1.0 / (60 + vector_rank), 0))) < 1e-12) AS rrf_scores
+       bool_and(abs(score - (coalesce(1.0 / (60 + text_rank), 0) + coalesce(0.5 / (60 + vector_rank), 0))) < 1e-12) AS rrf_scores
 FROM hybrid_search('code', 'connection pool of sockets', k => 3);
 SELECT (SELECT array_agg(chunk_id) FROM hybrid_search('code', 'retries with backoff', embed('retries with backoff')))
      = (SELECT array_agg(chunk_id) FROM hybrid_search('code', 'retries with backoff')) AS null_embedding_is_builtin;
