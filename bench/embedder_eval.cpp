@@ -241,6 +241,9 @@ RecallAt(const std::vector<std::size_t> &ranked, const std::map<std::size_t, int
 	return rel.empty() ? 0.0 : static_cast<double>(found) / static_cast<double>(rel.size());
 }
 
+// RRF weight of the dense list (hybrid_search's fusion is unweighted: 1).
+double g_dense_weight = 1.0;
+
 std::vector<std::size_t>
 Fuse(const std::vector<std::size_t> &bm25, const std::vector<std::size_t> &dense)
 {
@@ -252,7 +255,7 @@ Fuse(const std::vector<std::size_t> &bm25, const std::vector<std::size_t> &dense
 	};
 	const auto a = head(bm25), b = head(dense);
 	const rrf::RankedList lists[] = {{false, a, {}}, {false, b, {}}};
-	const double weights[] = {1.0, 1.0};
+	const double weights[] = {1.0, g_dense_weight};
 	const rrf::FusedRows fused = rrf::Fuse(lists, weights, rrf::kDefaultK);
 	std::vector<std::size_t> out;
 	for (std::int64_t id : fused.ids)
@@ -360,7 +363,7 @@ Usage()
 {
 	std::fprintf(
 	    stderr,
-	    "usage: agentgres_eval_embedder DATASET_DIR SPLIT [--design NAME|all] [--dims N[,N...]]\n"
+	    "usage: agentgres_eval_embedder DATASET_DIR SPLIT [--design NAME|all] [--dims N[,N...]] [--dense-weight W]\n"
 	    "       [--word W] [--ngram W] [--bigram W] [--stop W] [--short W] [--number W] [--length P] [--stem 0|1]\n"
 	    "       [--nmin N] [--nmax N] [--probes N] [--tf log|raw]\n"
 	    "designs:");
@@ -388,6 +391,8 @@ main(int argc, char **argv)
 		const std::string value = argv[++i];
 		if (arg == "--design") {
 			design_name = value;
+		} else if (arg == "--dense-weight") {
+			g_dense_weight = std::stod(value);
 		} else if (arg == "--dims") {
 			std::stringstream list(value);
 			std::string item;
@@ -418,9 +423,9 @@ main(int argc, char **argv)
 			    return n;
 		    }(),
 		    load_s);
-		std::printf("# hybrid = RRF (k = %d) of the top %zu of BM25 and of dense; Recall@100 of hybrid is over the "
-		            "fused list (at most %zu)\n",
-		            rrf::kDefaultK, kCandidates, 2 * kCandidates);
+		std::printf("# hybrid = RRF (k = %d, dense weight %g) of the top %zu of BM25 and of dense; Recall@100 of "
+		            "hybrid is over the fused list (at most %zu)\n",
+		            rrf::kDefaultK, g_dense_weight, kCandidates, 2 * kCandidates);
 		std::printf("%-22s %5s %12s %12s %12s %9s %9s %9s %10s\n", "design", "dims", "dense@10", "bm25@10", "hybrid@10",
 		            "dR@100", "bR@100", "hR@100", "us/doc");
 		std::vector<Design> designs;

@@ -232,10 +232,19 @@ LsaModel::Project(std::string_view text, std::span<float> out, const std::functi
 		for (std::size_t c = 0; c < dimensions_; ++c)
 			acc[c] += w * basis[c];
 	}
-	double norm = 0;
+	// Scaled by the largest entry first: a model with tiny weights must not
+	// underflow the squares (and end up not of unit length).
+	double largest = 0;
 	for (double v : acc)
-		norm += v * v;
-	norm = std::sqrt(norm);
+		largest = std::max(largest, std::fabs(v));
+	double norm = 0;
+	if (largest > 0) {
+		for (double &v : acc)
+			v /= largest;
+		for (double v : acc)
+			norm += v * v;
+		norm = std::sqrt(norm);
+	}
 	for (std::size_t c = 0; c < dimensions_; ++c)
 		out[c] = norm > 0 ? static_cast<float>(acc[c] / norm) : 0.0f;
 }
@@ -279,8 +288,9 @@ LsaModel::Deserialize(std::string_view bytes)
 		if (t > 0 && !(model.terms_[t - 1] < model.terms_[t]))
 			Reader::Fail("terms not sorted");
 		const double idf = std::bit_cast<double>(in.Uint(8));
-		if (!std::isfinite(idf) || idf < 0)
-			Reader::Fail("bad idf");
+		// ln(documents / df): a count of documents bounds it.
+		if (!(idf >= 0 && idf <= 64))
+			Reader::Fail("idf out of range");
 		model.idf_.push_back(idf);
 	}
 	if (in.remaining() != terms * model.dimensions_ * 4)
@@ -288,8 +298,10 @@ LsaModel::Deserialize(std::string_view bytes)
 	model.basis_.resize(terms * model.dimensions_);
 	for (float &v : model.basis_) {
 		v = std::bit_cast<float>(static_cast<std::uint32_t>(in.Uint(4)));
-		if (!std::isfinite(v))
-			Reader::Fail("basis not finite");
+		// Columns of U are unit vectors: no entry exceeds 1 (the bound keeps
+		// every projection finite).
+		if (!(std::fabs(v) <= 1.001f))
+			Reader::Fail("basis entry out of range");
 	}
 	return model;
 }

@@ -3,7 +3,9 @@
 // vector), normalisation, hostile bytes, huge input, interrupts.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -244,6 +246,31 @@ TEST(Lsa, SerializeRoundTrip)
 	const LsaModel back = LsaModel::Deserialize(bytes);
 	EXPECT_EQ(back.Serialize(), bytes);
 	EXPECT_EQ(Project(back, "heart and bone"), Project(model, "heart and bone"));
+}
+
+// A stored model with tiny weights (found by fuzz/lsa_model.cpp): the
+// squares of the projection underflowed and the vector came out too short.
+TEST(Lsa, TinyWeightsStillGiveUnitVectors)
+{
+	std::string bytes = "AGLSA001";
+	auto u32 = [&](std::uint32_t v) {
+		for (int i = 0; i < 4; ++i)
+			bytes.push_back(static_cast<char>(v >> (8 * i)));
+	};
+	u32(2); // dimensions
+	u32(1); // terms
+	u32(3);
+	bytes += "bom";
+	const double idf = 1e-200;
+	for (int i = 0; i < 8; ++i)
+		bytes.push_back(static_cast<char>(std::bit_cast<std::uint64_t>(idf) >> (8 * i)));
+	u32(std::bit_cast<std::uint32_t>(0.6f));
+	u32(std::bit_cast<std::uint32_t>(-0.8f));
+	const LsaModel model = LsaModel::Deserialize(bytes);
+	const auto v = Project(model, "bom");
+	EXPECT_NEAR(Norm(v), 1.0, 1e-6);
+	EXPECT_NEAR(v[0], 0.6, 1e-6);
+	EXPECT_NEAR(v[1], -0.8, 1e-6);
 }
 
 TEST(Lsa, BadInputIsAnError)
