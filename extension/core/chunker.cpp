@@ -1,6 +1,7 @@
 #include "chunker.hpp"
 
 #include "error.hpp"
+#include "interrupts.hpp"
 
 #include <algorithm>
 #include <array>
@@ -109,7 +110,7 @@ class Splitter {
 public:
 	Splitter(std::string_view text, Mode mode, const Options &options, const std::function<void()> &check_interrupt)
 	    : s_(text), n_(text.size()), mode_(mode), size_(options.chunk_size), overlap_(options.overlap),
-	      check_interrupt_(check_interrupt)
+	      ticker_(check_interrupt, kInterruptEvery)
 	{
 	}
 
@@ -152,8 +153,7 @@ private:
 	std::size_t n_;
 	Mode mode_;
 	std::size_t size_, overlap_;
-	const std::function<void()> &check_interrupt_;
-	std::size_t work_ = 0;
+	InterruptTicker ticker_;
 
 	// [ws_from_, ws_to_) is whitespace and ws_to_ is n_ or not whitespace.
 	std::size_t ws_from_ = 1, ws_to_ = 0;
@@ -179,12 +179,7 @@ private:
 	void
 	Work(std::size_t bytes)
 	{
-		work_ += bytes;
-		if (work_ >= kInterruptEvery) {
-			work_ = 0;
-			if (check_interrupt_)
-				check_interrupt_();
-		}
+		ticker_.Work(bytes);
 	}
 
 	// Bytes of the character at boundary i.

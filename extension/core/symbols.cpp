@@ -1,5 +1,6 @@
 #include "symbols.hpp"
 
+#include "interrupts.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -72,7 +73,7 @@ TrimBlanks(std::string_view s)
 // What every scanner shares: the output, the interrupt budget, lines.
 class Output {
 public:
-	explicit Output(const std::function<void()> &check_interrupt) : check_interrupt_(check_interrupt) {}
+	explicit Output(const std::function<void()> &check_interrupt) : ticker_(check_interrupt, kInterruptEvery) {}
 
 	void
 	Add(std::string_view name, std::string_view kind, std::size_t line)
@@ -86,12 +87,7 @@ public:
 	void
 	Work(std::size_t bytes)
 	{
-		work_ += bytes;
-		if (work_ >= kInterruptEvery) {
-			work_ = 0;
-			if (check_interrupt_)
-				check_interrupt_();
-		}
+		ticker_.Work(bytes);
 	}
 
 	std::vector<Symbol>
@@ -105,8 +101,7 @@ public:
 	}
 
 private:
-	const std::function<void()> &check_interrupt_;
-	std::size_t work_ = 0;
+	InterruptTicker ticker_;
 	std::vector<Symbol> symbols_;
 };
 
