@@ -115,7 +115,6 @@ CREATE TABLE agentgres.embedder_models (
 	model bytea NOT NULL,
 	version integer NOT NULL DEFAULT 1,
 	dimensions integer NOT NULL,
-	vocabulary integer NOT NULL,
 	trained_chunks bigint NOT NULL,
 	trained_at timestamptz NOT NULL DEFAULT now()
 );
@@ -424,10 +423,10 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Only collections created with embedder => ''lsa'' have a model to train.';
 	END IF;
-	SELECT count(*) INTO n FROM agentgres.chunks c WHERE c.collection_id = coll.id;
+	SELECT coalesce((SELECT s.chunks FROM agentgres.bm25_stats s WHERE s.collection_id = coll.id), 0) INTO n;
 	model := agentgres.lsa_train(coll.id, coll.dims);
-	INSERT INTO agentgres.embedder_models AS m (collection_id, model, dimensions, vocabulary, trained_chunks)
-	VALUES (coll.id, model, coll.dims, 0, n)
+	INSERT INTO agentgres.embedder_models AS m (collection_id, model, dimensions, trained_chunks)
+	VALUES (coll.id, model, coll.dims, n)
 	ON CONFLICT (collection_id) DO UPDATE
 		SET model = excluded.model, version = m.version + 1, dimensions = excluded.dimensions,
 		    trained_chunks = excluded.trained_chunks, trained_at = now()
@@ -545,14 +544,16 @@ BEGIN
 	END IF;
 	-- An lsa collection asks for a training (agentgresd's worker runs it)
 	-- once it has 100 chunks and no model, or half again as many chunks as
-	-- its model was trained on.
+	-- its model was trained on (chunks with terms, as bm25_stats counts
+	-- them: no scan of the collection per ingest).
 	IF written > 0 AND coll.embedder = 'lsa' AND NOT EXISTS (
 		SELECT FROM agentgres.jobs j WHERE j.kind = 'knowledge.train' AND j.state IN ('queued', 'running')
 		                               AND j.payload ->> 'collection' = coll.name) THEN
 		PERFORM agentgres.enqueue('knowledge.train', jsonb_build_object('collection', coll.name))
-		FROM (SELECT count(*) AS chunks FROM agentgres.chunks c WHERE c.collection_id = coll.id) now_
-		LEFT JOIN agentgres.embedder_models m ON m.collection_id = coll.id
-		WHERE (m.collection_id IS NULL AND now_.chunks >= 100) OR now_.chunks >= 1.5 * m.trained_chunks;
+		FROM agentgres.bm25_stats s
+		LEFT JOIN agentgres.embedder_models m ON m.collection_id = s.collection_id
+		WHERE s.collection_id = coll.id
+		  AND ((m.collection_id IS NULL AND s.chunks >= 100) OR s.chunks >= 1.5 * m.trained_chunks);
 	END IF;
 	RETURN doc_id;
 END $$;

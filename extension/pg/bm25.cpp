@@ -11,6 +11,7 @@
 // snapshot. Concurrent ingests therefore never make a score inexact.
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -113,21 +114,6 @@ struct CollectionSettings {
 	int64 token_count;
 };
 
-SPIPlanPtr
-KeptPlan(SPIPlanPtr &cache, const char *query, int nargs, Oid *types)
-{
-	if (cache == nullptr) {
-		SPIPlanPtr plan = SPI_prepare(query, nargs, types);
-		if (plan == nullptr)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
-			        errmsg("could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result)));
-		if (SPI_keepplan(plan) != 0)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not keep the plan of \"%s\"", query));
-		cache = plan;
-	}
-	return cache;
-}
-
 // The collection's ranking settings and statistics. Connects SPI (the caller
 // finishes it). PostgreSQL phase.
 CollectionSettings
@@ -137,12 +123,13 @@ LoadCollection(int64 collection_id)
 	ConnectSpi();
 	Oid types[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(collection_id)};
-	SPIPlanPtr p = KeptPlan(plan,
-	                        "SELECT c.text_config::pg_catalog.regconfig, c.bm25_k1, c.bm25_b, "
-	                        "coalesce(s.chunks, 0), coalesce(s.tokens, 0) "
-	                        "FROM agentgres.collections c LEFT JOIN agentgres.bm25_stats s ON s.collection_id = c.id "
-	                        "WHERE c.id = $1",
-	                        1, types);
+	SPIPlanPtr p = agentgres::pg::KeptPlan(
+	    plan,
+	    "SELECT c.text_config::pg_catalog.regconfig, c.bm25_k1, c.bm25_b, "
+	    "coalesce(s.chunks, 0), coalesce(s.tokens, 0) "
+	    "FROM agentgres.collections c LEFT JOIN agentgres.bm25_stats s ON s.collection_id = c.id "
+	    "WHERE c.id = $1",
+	    1, types);
 	if (SPI_execute_plan(p, values, nullptr, true, 1) != SPI_OK_SELECT)
 		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not read the collection"));
 	if (SPI_processed != 1)
@@ -161,21 +148,34 @@ LoadCollection(int64 collection_id)
 	return s;
 }
 
-// Appends every posting of term in the collection to postings (cleared
-// first), reading them in batches. PostgreSQL phase, SPI connected.
+// Reads the postings of every query term in one statement, in term order,
+// and hands each term's postings (their count is its document frequency) to
+// add_term. PostgreSQL phase, SPI connected; add_term is C++ and may throw.
 void
-ReadPostings(int64 collection_id, const std::string &term, std::vector<bm25::Posting> &postings)
+ReadPostings(int64 collection_id, const std::map<std::string, int32> &terms, std::vector<bm25::Posting> &postings,
+             const std::function<void(int32 occurrences, const std::vector<bm25::Posting> &)> &add_term)
 {
 	constexpr long kBatch = 10000;
 	static SPIPlanPtr plan = nullptr;
-	Oid types[2] = {INT8OID, TEXTOID};
-	SPIPlanPtr p = KeptPlan(plan,
-	                        "SELECT p.chunk_id, p.tf, p.doc_len FROM agentgres.bm25_postings p "
-	                        "WHERE p.collection_id = $1 AND p.term = $2",
-	                        2, types);
+	Oid types[2] = {INT8OID, TEXTARRAYOID};
+	SPIPlanPtr p = agentgres::pg::KeptPlan(plan,
+	                                       "SELECT p.term, p.chunk_id, p.tf, p.doc_len FROM agentgres.bm25_postings p "
+	                                       "WHERE p.collection_id = $1 AND p.term = ANY ($2) ORDER BY p.term",
+	                                       2, types);
+	Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * std::max<std::size_t>(1, terms.size())));
+	int count = 0;
+	for (const auto &[term, occurrences] : terms)
+		elements[count++] = PointerGetDatum(cstring_to_text_with_len(term.data(), static_cast<int>(term.size())));
 	Datum values[2] = {Int64GetDatum(collection_id),
-	                   PointerGetDatum(cstring_to_text_with_len(term.data(), static_cast<int>(term.size())))};
-	postings.clear();
+	                   PointerGetDatum(construct_array_builtin(elements, count, TEXTOID))};
+
+	// The term whose postings are being collected.
+	auto current = terms.end();
+	const auto flush = [&] {
+		if (current != terms.end())
+			add_term(current->second, postings);
+		postings.clear();
+	};
 	Portal portal = SPI_cursor_open(nullptr, p, values, nullptr, true);
 	for (;;) {
 		CHECK_FOR_INTERRUPTS();
@@ -186,13 +186,20 @@ ReadPostings(int64 collection_id, const std::string &term, std::vector<bm25::Pos
 		for (uint64 i = 0; i < SPI_processed; ++i) {
 			HeapTuple tuple = SPI_tuptable->vals[i];
 			bool is_null = false;
-			postings.push_back({DatumGetInt64(SPI_getbinval(tuple, desc, 1, &is_null)),
-			                    DatumGetInt32(SPI_getbinval(tuple, desc, 2, &is_null)),
-			                    DatumGetInt32(SPI_getbinval(tuple, desc, 3, &is_null))});
+			const std::string_view term = agentgres::pg::VarlenaView(
+			    DatumGetTextPP(SPI_getbinval(tuple, desc, 1, &is_null)));
+			if (current == terms.end() || term != current->first) {
+				flush();
+				current = terms.find(std::string(term));
+			}
+			postings.push_back({DatumGetInt64(SPI_getbinval(tuple, desc, 2, &is_null)),
+			                    DatumGetInt32(SPI_getbinval(tuple, desc, 3, &is_null)),
+			                    DatumGetInt32(SPI_getbinval(tuple, desc, 4, &is_null))});
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+	flush();
 }
 
 } // namespace
@@ -239,11 +246,12 @@ AGENTGRES_FUNCTION(agentgres_bm25_rank)
 	const std::map<std::string, int32> terms = CountTerms(settings.config, query);
 	bm25::Accumulator accumulator({settings.k1, settings.b}, settings.chunk_count, settings.token_count, budget);
 	std::vector<bm25::Posting> postings;
-	if (k > 0 && !(has_allowed && allowed.empty()))
-		for (const auto &[term, occurrences] : terms) {
-			PgCall([&] { ReadPostings(collection_id, term, postings); });
-			accumulator.AddTerm(occurrences, postings, has_allowed ? keep_allowed : keep);
-		}
+	const std::function<void(int32, const std::vector<bm25::Posting> &)> add_term =
+	    [&](int32 occurrences, const std::vector<bm25::Posting> &term_postings) {
+		    accumulator.AddTerm(occurrences, term_postings, has_allowed ? keep_allowed : keep);
+	    };
+	if (k > 0 && !terms.empty() && !(has_allowed && allowed.empty()))
+		PgCall([&] { ReadPostings(collection_id, terms, postings, add_term); });
 	PgCall([] { SPI_finish(); });
 	const std::vector<bm25::Scored> top = accumulator.Top(static_cast<std::size_t>(k));
 

@@ -16,18 +16,9 @@ bool
 FetchRowIdentity(SPIPlanPtr &plan, const char *query, Oid key_type, Datum key, RowIdentity &row)
 {
 	ConnectSpi();
-	if (plan == nullptr) {
-		Oid types[1] = {key_type};
-		SPIPlanPtr prepared = SPI_prepare(query, 1, types);
-		if (prepared == nullptr)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR),
-			        errmsg("could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result)));
-		if (SPI_keepplan(prepared) != 0)
-			ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not keep the plan of \"%s\"", query));
-		plan = prepared;
-	}
+	Oid types[1] = {key_type};
 	Datum values[1] = {key};
-	if (SPI_execute_plan(plan, values, nullptr, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(KeptPlan(plan, query, 1, types), values, nullptr, true, 1) != SPI_OK_SELECT)
 		ereport(ERROR, errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not run \"%s\"", query));
 	const bool found = SPI_processed == 1;
 	if (found) {
