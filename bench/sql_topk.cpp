@@ -1,6 +1,9 @@
 // SQL-level benchmark of exact top-k, all sides in one run on the same table:
 //
 //   top_k      agentgres.top_k(rel, 'id', 'e', q, 10, 'cosine')
+//   top_k_par  the same with max_parallel_workers_per_gather = --workers and
+//              agentgres.top_k_parallel_min_size = 0 (top_k's parallel heap
+//              scan, whatever the table's size)
 //   operator   SELECT id FROM t ORDER BY e <=> q LIMIT 10   (agentgres operator)
 //   plain_sql  SELECT id FROM t_arrays ORDER BY <cosine in SQL over real[]> LIMIT 10
 //   seq_scan   SELECT count(*) FROM t   (page scan without touching the vectors)
@@ -9,10 +12,10 @@
 // It loads N random vectors (fixed seed) with COPY BINARY, prewarms shared
 // buffers, runs each side --repeat times with fresh random queries and prints
 // medians and ratios. Parallel query is off (one worker, as the reference
-// figures for pgvector were taken).
+// figures for pgvector were taken) but for top_k_par.
 //
 //   agentgres_bench_topk "host=... dbname=..." [--rows N] [--dims D] [--repeat R]
-//                        [--plain-sql-repeat P] [--reuse]
+//                        [--plain-sql-repeat P] [--workers W] [--reuse]
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -37,6 +40,7 @@ struct Options {
 	int dims = 384;
 	int repeat = 15;
 	int plain_sql_repeat = 3;
+	int workers = 2; // top_k_par; 0 skips it
 	bool reuse = false;
 };
 
@@ -273,6 +277,8 @@ main(int argc, char **argv)
 			o.repeat = std::stoi(next());
 		else if (a == "--plain-sql-repeat")
 			o.plain_sql_repeat = std::stoi(next());
+		else if (a == "--workers")
+			o.workers = std::stoi(next());
 		else if (a == "--reuse")
 			o.reuse = true;
 		else if (o.conninfo.empty())
@@ -333,6 +339,17 @@ main(int argc, char **argv)
 	const double read_bound_ms = vector_bytes / bandwidth * 1e3;
 
 	const double t_top_k = TimeQuery(conn, top_k_sql, o.repeat, o.dims, 1);
+	double t_top_k_parallel = 0;
+	bool parallel_agrees = true;
+	if (o.workers > 0) {
+		Exec(conn, "SET max_parallel_workers_per_gather = " + std::to_string(o.workers));
+		Exec(conn, "SET agentgres.top_k_parallel_min_size = 0"); // parallel at every size: measure, not decide
+		std::vector<std::vector<std::string>> a_parallel;
+		TimeQuery(conn, top_k_sql, 3, o.dims, 7, &a_parallel);
+		parallel_agrees = a_parallel == a_top_k;
+		t_top_k_parallel = TimeQuery(conn, top_k_sql, o.repeat, o.dims, 1);
+		Exec(conn, "SET max_parallel_workers_per_gather = 0");
+	}
 	const double t_operator = TimeQuery(conn, operator_sql, o.repeat, o.dims, 1);
 	const double t_seq =
 	    TimeQuery(conn, "SELECT count(*) FROM bench_vectors WHERE $1::text IS NOT NULL", o.repeat, o.dims, 1);
@@ -348,6 +365,10 @@ main(int argc, char **argv)
 	            o.rows, o.dims, table_mb, isa.c_str());
 	std::printf("medians of %d queries (plain SQL: %d)\n\n", o.repeat, o.plain_sql_repeat);
 	std::printf("  %-44s %10.2f ms\n", "agentgres.top_k", t_top_k);
+	if (o.workers > 0)
+		std::printf("  %-44s %10.2f ms   %6.2fx top_k\n",
+		            ("agentgres.top_k, parallel (up to " + std::to_string(o.workers) + " workers)").c_str(),
+		            t_top_k_parallel, t_top_k_parallel / t_top_k);
 	std::printf("  %-44s %10.2f ms   %6.2fx top_k\n", "ORDER BY e <=> q LIMIT 10 (agentgres operator)", t_operator,
 	            t_operator / t_top_k);
 	if (o.plain_sql_repeat > 0)
@@ -357,8 +378,9 @@ main(int argc, char **argv)
 	            read_bound_ms, t_top_k / read_bound_ms);
 	std::printf("\n  streaming read bandwidth of one core: %.1f GB/s; top_k scans %.1f GB/s of vectors\n",
 	            bandwidth / 1e9, vector_bytes / (t_top_k / 1e3) / 1e9);
-	std::printf("  answers: top_k %s ORDER BY <=>%s\n", agree ? "==" : "!=",
-	            o.plain_sql_repeat > 0 ? (plain_agrees ? "; plain SQL agrees" : "; plain SQL DISAGREES") : "");
+	std::printf("  answers: top_k %s ORDER BY <=>%s%s\n", agree ? "==" : "!=",
+	            o.plain_sql_repeat > 0 ? (plain_agrees ? "; plain SQL agrees" : "; plain SQL DISAGREES") : "",
+	            o.workers > 0 ? (parallel_agrees ? "; parallel top_k agrees" : "; parallel top_k DISAGREES") : "");
 	PQfinish(conn);
-	return agree && plain_agrees ? 0 : 2;
+	return agree && plain_agrees && parallel_agrees ? 0 : 2;
 }

@@ -83,6 +83,16 @@ public:
 	{
 		return query_.size();
 	}
+	std::span<const float>
+	query() const noexcept
+	{
+		return query_;
+	}
+	Metric
+	metric() const noexcept
+	{
+		return metric_;
+	}
 
 	static double L2FromSquared(float squared) noexcept;
 	// 0 - x rather than -x: a zero product gives 0, not -0.

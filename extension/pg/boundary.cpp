@@ -30,14 +30,19 @@ CopyTruncated(char *destination, std::size_t capacity, const char *source) noexc
 
 } // namespace
 
+namespace {
+
+// The catch side of InvokeCpp and InvokeCppTask: runs body and reports any
+// exception it throws as a PostgreSQL error.
+template <typename Body>
 Datum
-InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
+RunReportingExceptions(Body &&body)
 {
 	PendingError pending;
 	ErrorData *pg_error = nullptr;
 
 	try {
-		return body(fcinfo);
+		return body();
 	} catch (const PgError &e) {
 		pg_error = e.data();
 	} catch (const core::Error &e) {
@@ -65,6 +70,23 @@ InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
 	        pending.detail[0] != '\0' ? errdetail_internal("%s", pending.detail) : 0,
 	        pending.hint[0] != '\0' ? errhint("%s", pending.hint) : 0);
 	pg_unreachable();
+}
+
+} // namespace
+
+Datum
+InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo)
+{
+	return RunReportingExceptions([&] { return body(fcinfo); });
+}
+
+void
+InvokeCppTask(void (*body)(void *), void *arg)
+{
+	RunReportingExceptions([&] {
+		body(arg);
+		return static_cast<Datum>(0);
+	});
 }
 
 #ifdef AGENTGRES_TESTING

@@ -62,6 +62,10 @@ private:
 // Runs a C++ function body and reports any exception as a PostgreSQL error.
 Datum InvokeCpp(Datum (*body)(FunctionCallInfo), FunctionCallInfo fcinfo);
 
+// The same for a C entry point that is not an SQL function (a parallel
+// worker's main): runs body(arg) and reports any exception as an ERROR.
+void InvokeCppTask(void (*body)(void *), void *arg);
+
 // PgCall's error path: copies the PostgreSQL error in flight into
 // caller_context while a jump buffer of its own is installed, flushes the
 // error state, and restores the caller's handler and context stack. Returns

@@ -1,4 +1,6 @@
 // The shared library's identity and its load-time set-up.
+#include "settings.hpp"
+
 #include "postgres_headers.hpp"
 
 extern "C" {
@@ -9,5 +11,6 @@ void _PG_init(void);
 void
 _PG_init(void)
 {
+	agentgres::pg::DefineSettings();
 }
 }

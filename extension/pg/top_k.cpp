@@ -10,7 +10,15 @@
 // tables with inheritance children, other table access methods, and tables
 // with row-level security active for the caller) go through the executor
 // with SPI, so policies, view definitions and inheritance apply.
+//
+// A large table (agentgres.top_k_parallel_min_size) is scanned in parallel:
+// the leader and its workers take blocks from one shared allocator, as a
+// parallel sequential scan does, each keeps its own bounded heap, and the
+// leader merges the workers' k best into its own. The result is the serial
+// scan's, ties included (the order is distance, then id).
+#include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -22,20 +30,26 @@
 #include "core/topk.hpp"
 #include "embedding.hpp"
 #include "boundary.hpp"
+#include "settings.hpp"
 #include "spi.hpp"
 
 extern "C" {
 #include "access/heapam.h"
+#include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
+#include "storage/shm_toc.h"
 #include "pgstat.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -59,6 +73,11 @@ constexpr int32 kMaxK = 1000000;
 
 // Rows between resets of the scratch context that holds detoasted values.
 constexpr int kDetoastResetInterval = 256;
+
+// Above this k the scan stays serial: each worker hands its k best to the
+// leader through shared memory (16 bytes a row), and a k this large means a
+// result set, not a search.
+constexpr int32 kMaxParallelK = 10000;
 
 // Everything the scan needs, resolved before it starts. Plain data only: the
 // scan runs under PgCall and must not own C++ objects.
@@ -156,7 +175,32 @@ ScoreRow(const ScanPlan &plan, int64 id, Datum vector_datum, MemoryContext scrat
 	return detoast;
 }
 
-// The fast path: a page-at-a-time heap scan with the statement's snapshot.
+// What scoring a heap page needs besides the plan, resolved once per scan.
+struct PageScan {
+	Relation rel;
+	TupleDesc desc;
+	Oid id_type;
+	Oid filter_type;
+	MemoryContext scratch; // detoasted vectors, reset every kDetoastResetInterval of them
+	int detoasted_rows;
+};
+
+PageScan
+BeginPageScan(const ScanPlan &plan, Relation rel)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	const Oid filter_type = plan.filter_attnum == InvalidAttrNumber
+	                            ? InvalidOid
+	                            : getBaseType(TupleDescAttr(desc, plan.filter_attnum - 1)->atttypid);
+	return {rel,
+	        desc,
+	        getBaseType(TupleDescAttr(desc, plan.id_attnum - 1)->atttypid),
+	        filter_type,
+	        AllocSetContextCreate(CurrentMemoryContext, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES),
+	        0};
+}
+
+// Scores the visible rows of one block.
 //
 // heapgetpage() does per page what a sequential scan does (pruning, one
 // visibility pass under the buffer lock, predicate locks for serializable
@@ -168,55 +212,253 @@ ScoreRow(const ScanPlan &plan, int64 id, Datum vector_datum, MemoryContext scrat
 // which defeats it; measured on 100k x 384 vectors, ascending order took
 // top_k from about 31 ms to 17 ms (bench/README.md).
 void
-ScanHeap(const ScanPlan &plan, Relation rel)
+ScorePage(const ScanPlan &plan, PageScan &page_scan, TableScanDesc scan, BlockNumber block)
 {
-	TupleDesc desc = RelationGetDescr(rel);
-	const Oid id_type = getBaseType(TupleDescAttr(desc, plan.id_attnum - 1)->atttypid);
-	const Oid filter_type = plan.filter_attnum == InvalidAttrNumber
-	                            ? InvalidOid
-	                            : getBaseType(TupleDescAttr(desc, plan.filter_attnum - 1)->atttypid);
-	MemoryContext scratch =
-	    AllocSetContextCreate(CurrentMemoryContext, "agentgres top_k detoast", ALLOCSET_DEFAULT_SIZES);
-	int detoasted_rows = 0;
-
-	// No synchronized scan start: this loop visits blocks 0..n-1 itself.
-	TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
+	CHECK_FOR_INTERRUPTS();
 	auto *heap_scan = reinterpret_cast<HeapScanDesc>(scan);
-	for (BlockNumber block = 0; block < heap_scan->rs_nblocks; ++block) {
-		CHECK_FOR_INTERRUPTS();
-		heapgetpage(scan, block);
-		Page page = BufferGetPage(heap_scan->rs_cbuf);
-		for (int i = heap_scan->rs_ntuples - 1; i >= 0; --i) {
-			const OffsetNumber offset = heap_scan->rs_vistuples[i];
-			const ItemId item = PageGetItemId(page, offset);
-			HeapTupleData tuple;
-			tuple.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
-			tuple.t_len = ItemIdGetLength(item);
-			tuple.t_tableOid = RelationGetRelid(rel);
-			ItemPointerSet(&tuple.t_self, block, offset);
-			pgstat_count_heap_getnext(rel);
+	heapgetpage(scan, block);
+	Page page = BufferGetPage(heap_scan->rs_cbuf);
+	for (int i = heap_scan->rs_ntuples - 1; i >= 0; --i) {
+		const OffsetNumber offset = heap_scan->rs_vistuples[i];
+		const ItemId item = PageGetItemId(page, offset);
+		HeapTupleData tuple;
+		tuple.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
+		tuple.t_len = ItemIdGetLength(item);
+		tuple.t_tableOid = RelationGetRelid(page_scan.rel);
+		ItemPointerSet(&tuple.t_self, block, offset);
+		pgstat_count_heap_getnext(page_scan.rel);
 
-			bool is_null = false;
-			if (plan.filter_attnum != InvalidAttrNumber) {
-				const Datum filter_datum = heap_getattr(&tuple, plan.filter_attnum, desc, &is_null);
-				if (is_null || IdFromDatum(filter_datum, filter_type) != plan.filter_value)
-					continue;
-			}
-			const Datum vector_datum = heap_getattr(&tuple, plan.vector_attnum, desc, &is_null);
-			if (is_null)
+		bool is_null = false;
+		if (plan.filter_attnum != InvalidAttrNumber) {
+			const Datum filter_datum = heap_getattr(&tuple, plan.filter_attnum, page_scan.desc, &is_null);
+			if (is_null || IdFromDatum(filter_datum, page_scan.filter_type) != plan.filter_value)
 				continue;
-			const Datum id_datum = heap_getattr(&tuple, plan.id_attnum, desc, &is_null);
-			if (is_null)
-				continue;
-			const int64 id = IdFromDatum(id_datum, id_type);
-			if (plan.allowed != nullptr && !plan.allowed->contains(id))
-				continue;
-			if (ScoreRow(plan, id, vector_datum, scratch) && ++detoasted_rows % kDetoastResetInterval == 0)
-				MemoryContextReset(scratch);
 		}
+		const Datum vector_datum = heap_getattr(&tuple, plan.vector_attnum, page_scan.desc, &is_null);
+		if (is_null)
+			continue;
+		const Datum id_datum = heap_getattr(&tuple, plan.id_attnum, page_scan.desc, &is_null);
+		if (is_null)
+			continue;
+		const int64 id = IdFromDatum(id_datum, page_scan.id_type);
+		if (plan.allowed != nullptr && !plan.allowed->contains(id))
+			continue;
+		if (ScoreRow(plan, id, vector_datum, page_scan.scratch) &&
+		    ++page_scan.detoasted_rows % kDetoastResetInterval == 0)
+			MemoryContextReset(page_scan.scratch);
+	}
+}
+
+// The fast path in one process: blocks 0..n-1 with the statement's snapshot
+// (no synchronized scan start: the loop visits every block itself).
+void
+ScanHeapSerial(const ScanPlan &plan, Relation rel)
+{
+	PageScan page_scan = BeginPageScan(plan, rel);
+	TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
+	const BlockNumber blocks = reinterpret_cast<HeapScanDesc>(scan)->rs_nblocks;
+	for (BlockNumber block = 0; block < blocks; ++block)
+		ScorePage(plan, page_scan, scan, block);
+	table_endscan(scan);
+	MemoryContextDelete(page_scan.scratch);
+}
+
+// Leader and workers alike: blocks from the shared allocator until none is
+// left.
+void
+ScanHeapShare(const ScanPlan &plan, Relation rel, ParallelTableScanDesc shared_scan)
+{
+	PageScan page_scan = BeginPageScan(plan, rel);
+	TableScanDesc scan = table_beginscan_parallel(rel, shared_scan);
+	auto *heap_scan = reinterpret_cast<HeapScanDesc>(scan);
+	auto *block_scan = reinterpret_cast<ParallelBlockTableScanDesc>(shared_scan);
+	table_block_parallelscan_startblock_init(rel, heap_scan->rs_parallelworkerdata, block_scan);
+	for (;;) {
+		const BlockNumber block = table_block_parallelscan_nextpage(rel, heap_scan->rs_parallelworkerdata, block_scan);
+		if (block == InvalidBlockNumber)
+			break;
+		ScorePage(plan, page_scan, scan, block);
 	}
 	table_endscan(scan);
-	MemoryContextDelete(scratch);
+	MemoryContextDelete(page_scan.scratch);
+}
+
+// Keys of the parallel scan's shared memory table of contents.
+constexpr uint64 kTocShared = 1;
+constexpr uint64 kTocQuery = 2;
+constexpr uint64 kTocAllowed = 3;
+constexpr uint64 kTocScan = 4;
+constexpr uint64 kTocResults = 5;
+
+// What the leader tells its workers; the query vector, the allow-list, the
+// parallel heap scan and the result slots have entries of their own.
+struct ParallelShared {
+	Oid relid;
+	AttrNumber id_attnum;
+	AttrNumber vector_attnum;
+	AttrNumber filter_attnum;
+	int64 filter_value;
+	int metric;
+	uint32 dims;
+	int32 k;
+	bool has_allowed;
+	int allowed_count;
+};
+
+// One worker's k best, written when its scan ends.
+struct WorkerResult {
+	int32 count;
+	core::Neighbor rows[FLEXIBLE_ARRAY_MEMBER];
+};
+
+Size
+WorkerResultSize(int32 k)
+{
+	return MAXALIGN(offsetof(WorkerResult, rows) + sizeof(core::Neighbor) * static_cast<Size>(k));
+}
+
+// How many workers a scan of rel gets: none below
+// agentgres.top_k_parallel_min_size, then one, and one more each time the
+// table triples (PostgreSQL's rule for parallel sequential scans), or the
+// table's parallel_workers when set; at most max_parallel_workers_per_gather.
+// None where a parallel scan cannot run: in a parallel worker or a parallel
+// query's leader, outside a postmaster, for temporary tables (their buffers
+// are local to this process).
+int
+ParallelWorkersFor(Relation rel, int32 k)
+{
+	if (k > kMaxParallelK || IsInParallelMode() || !IsUnderPostmaster || RelationUsesLocalBuffers(rel) ||
+	    max_parallel_workers_per_gather <= 0)
+		return 0;
+	int workers = RelationGetParallelWorkers(rel, -1);
+	if (workers < 0) {
+		const double blocks = RelationGetNumberOfBlocks(rel);
+		double threshold = Max(agentgres::pg::top_k_parallel_min_blocks, 1);
+		if (blocks < threshold)
+			return 0;
+		workers = 1;
+		while (blocks >= threshold * 3 && workers < max_parallel_workers_per_gather) {
+			++workers;
+			threshold *= 3;
+		}
+	}
+	return Min(workers, max_parallel_workers_per_gather);
+}
+
+// A worker's part: the plan rebuilt from shared memory, its share of the
+// blocks, its k best into its slot. Runs under InvokeCppTask.
+void
+ParallelWorkerBody(void *arg)
+{
+	// fetch (PostgreSQL): the shared state; no C++ object is alive yet
+	auto *toc = static_cast<shm_toc *>(arg);
+	const auto *shared = static_cast<const ParallelShared *>(shm_toc_lookup(toc, kTocShared, false));
+	const auto *query = static_cast<const float *>(shm_toc_lookup(toc, kTocQuery, false));
+	const auto *allowed_ids = static_cast<const int64 *>(shm_toc_lookup(toc, kTocAllowed, true));
+	auto *shared_scan = static_cast<ParallelTableScanDesc>(shm_toc_lookup(toc, kTocScan, false));
+	auto *results = static_cast<char *>(shm_toc_lookup(toc, kTocResults, false));
+	auto *slot = reinterpret_cast<WorkerResult *>(results + WorkerResultSize(shared->k) * ParallelWorkerNumber);
+	// The leader holds AccessShareLock; its lock group lets this take it too.
+	Relation rel = table_open(shared->relid, AccessShareLock);
+
+	// compute (C++): the leader's scan, on this worker's share of the blocks
+	const dist::QueryScorer scorer(std::span<const float>(query, shared->dims),
+	                               static_cast<dist::Metric>(shared->metric));
+	core::TopK selector(static_cast<std::size_t>(shared->k));
+	std::unordered_set<int64> allowed;
+	if (shared->has_allowed)
+		allowed.insert(allowed_ids, allowed_ids + shared->allowed_count);
+	ScanPlan plan{shared->relid, shared->id_attnum, shared->vector_attnum, nullptr, nullptr, shared->dims,
+	              &scorer,       &selector};
+	plan.filter_attnum = shared->filter_attnum;
+	plan.filter_value = shared->filter_value;
+	plan.allowed = shared->has_allowed ? &allowed : nullptr;
+	PgCall([&] { ScanHeapShare(plan, rel, shared_scan); });
+
+	// emit: the k best into this worker's slot
+	const std::vector<core::Neighbor> best = selector.TakeSorted();
+	std::copy(best.begin(), best.end(), slot->rows);
+	slot->count = static_cast<int32>(best.size());
+	PgCall([&] { table_close(rel, AccessShareLock); });
+}
+
+// The fast path on several processes: sets up the shared memory, launches
+// the workers, scans a share itself, and offers the workers' k best to its
+// selector. An error anywhere (a worker's included) aborts the transaction,
+// and the abort destroys the parallel context.
+void
+ScanHeapParallel(const ScanPlan &plan, Relation rel, int32 k, int workers)
+{
+	EnterParallelMode();
+	ParallelContext *pcxt = CreateParallelContext("$libdir/agentgres", "agentgres_top_k_worker", workers);
+
+	const Size query_size = sizeof(float) * plan.dims;
+	const Size allowed_size = plan.allowed != nullptr ? sizeof(int64) * Max(plan.allowed->size(), 1) : 0;
+	Snapshot snapshot = GetActiveSnapshot();
+	const Size scan_size = table_parallelscan_estimate(rel, snapshot);
+	const Size results_size = mul_size(WorkerResultSize(k), workers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(ParallelShared));
+	shm_toc_estimate_chunk(&pcxt->estimator, query_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, scan_size);
+	shm_toc_estimate_chunk(&pcxt->estimator, results_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	if (plan.allowed != nullptr) {
+		shm_toc_estimate_chunk(&pcxt->estimator, allowed_size);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+	InitializeParallelDSM(pcxt);
+
+	auto *shared = static_cast<ParallelShared *>(shm_toc_allocate(pcxt->toc, sizeof(ParallelShared)));
+	*shared = {plan.relid,
+	           plan.id_attnum,
+	           plan.vector_attnum,
+	           plan.filter_attnum,
+	           plan.filter_value,
+	           static_cast<int>(plan.scorer->metric()),
+	           static_cast<uint32>(plan.dims),
+	           k,
+	           plan.allowed != nullptr,
+	           plan.allowed != nullptr ? static_cast<int>(plan.allowed->size()) : 0};
+	shm_toc_insert(pcxt->toc, kTocShared, shared);
+	auto *query = static_cast<float *>(shm_toc_allocate(pcxt->toc, query_size));
+	std::copy(plan.scorer->query().begin(), plan.scorer->query().end(), query);
+	shm_toc_insert(pcxt->toc, kTocQuery, query);
+	if (plan.allowed != nullptr) {
+		auto *allowed = static_cast<int64 *>(shm_toc_allocate(pcxt->toc, allowed_size));
+		std::copy(plan.allowed->begin(), plan.allowed->end(), allowed);
+		shm_toc_insert(pcxt->toc, kTocAllowed, allowed);
+	}
+	auto *shared_scan = static_cast<ParallelTableScanDesc>(shm_toc_allocate(pcxt->toc, scan_size));
+	table_parallelscan_initialize(rel, shared_scan, snapshot);
+	shm_toc_insert(pcxt->toc, kTocScan, shared_scan);
+	auto *results = static_cast<char *>(shm_toc_allocate(pcxt->toc, results_size));
+	shm_toc_insert(pcxt->toc, kTocResults, results);
+
+	LaunchParallelWorkers(pcxt);
+	ereport(DEBUG1, errmsg_internal("top_k: parallel scan of \"%s\", workers planned: %d, launched: %d",
+	                                RelationGetRelationName(rel), workers, pcxt->nworkers_launched));
+	// As in a Gather: the leader scans too unless parallel_leader_participation
+	// is off and a worker started.
+	if (parallel_leader_participation || pcxt->nworkers_launched == 0)
+		ScanHeapShare(plan, rel, shared_scan);
+	WaitForParallelWorkersToFinish(pcxt);
+	for (int worker = 0; worker < pcxt->nworkers_launched; ++worker) {
+		const auto *slot = reinterpret_cast<const WorkerResult *>(results + WorkerResultSize(k) * worker);
+		for (int32 i = 0; i < slot->count; ++i)
+			plan.selector->Offer(slot->rows[i].id, slot->rows[i].distance);
+	}
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+}
+
+void
+ScanHeap(const ScanPlan &plan, Relation rel, int32 k)
+{
+	const int workers = ParallelWorkersFor(rel, k);
+	if (workers > 0)
+		ScanHeapParallel(plan, rel, k, workers);
+	else
+		ScanHeapSerial(plan, rel);
 }
 
 // The general path: SELECT id, vector FROM rel through the executor, in
@@ -271,7 +513,7 @@ ScanWithExecutor(const ScanPlan &plan)
 // read_rows is false (k = 0: the checks still run, so k = 0 reveals nothing a
 // SELECT would not).
 void
-ScanRelation(ScanPlan &plan, Oid embedding_type, bool read_rows)
+ScanRelation(ScanPlan &plan, Oid embedding_type, int32 k, bool read_rows)
 {
 	// The relation comes by OID, so nothing has looked it up by name yet: an
 	// OID that names no relation is undefined_table, not an internal error.
@@ -318,7 +560,7 @@ ScanRelation(ScanPlan &plan, Oid embedding_type, bool read_rows)
 	                            !rel->rd_rel->relhassubclass && rel->rd_tableam == GetHeapamTableAmRoutine() &&
 	                            check_enable_rls(plan.relid, InvalidOid, false) != RLS_ENABLED;
 	if (read_rows && heap_fast_path)
-		ScanHeap(plan, rel);
+		ScanHeap(plan, rel, k);
 	else if (read_rows)
 		ScanWithExecutor(plan);
 	relation_close(rel, NoLock); // keep the lock to end of transaction, as SELECT does
@@ -373,7 +615,7 @@ TopKBody(FunctionCallInfo fcinfo, bool filtered)
 	plan.filter_value = filter_value;
 	plan.allowed = has_allowed ? &allowed : nullptr;
 	// An empty allow-list matches nothing; the checks still run.
-	PgCall([&] { ScanRelation(plan, embedding_type, k > 0 && !(has_allowed && allowed.empty())); });
+	PgCall([&] { ScanRelation(plan, embedding_type, k, k > 0 && !(has_allowed && allowed.empty())); });
 
 	const std::vector<core::Neighbor> neighbors = selector.TakeSorted();
 
@@ -389,6 +631,14 @@ TopKBody(FunctionCallInfo fcinfo, bool filtered)
 }
 
 } // namespace
+
+// The entry point of a parallel scan's workers (CreateParallelContext finds
+// it by name in this library).
+extern "C" PGDLLEXPORT void
+agentgres_top_k_worker(dsm_segment *segment, shm_toc *toc)
+{
+	agentgres::pg::InvokeCppTask(ParallelWorkerBody, toc);
+}
 
 AGENTGRES_FUNCTION(agentgres_top_k)
 {

@@ -1,0 +1,14 @@
+// The extension's configuration parameters (agentgres.*), defined when the
+// library loads.
+#pragma once
+
+namespace agentgres::pg {
+
+// agentgres.top_k_parallel_min_size, in blocks: the smallest table that
+// top_k scans with parallel workers.
+extern int top_k_parallel_min_blocks;
+
+// Called once from _PG_init.
+void DefineSettings();
+
+} // namespace agentgres::pg
