@@ -17,6 +17,7 @@
 #include "core/chunker.hpp"
 #include "core/error.hpp"
 #include "core/symbols.hpp"
+#include "../tests/unit/chunk_oracle.hpp"
 #include "fuzz.hpp"
 
 namespace chunker = agentgres::core::chunker;
@@ -24,35 +25,8 @@ namespace symbols = agentgres::core::symbols;
 
 namespace {
 
-bool
-IsWs(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-// Character starts as the chunker defines them (chunker.hpp), computed apart.
-std::vector<std::uint8_t>
-CharStarts(std::string_view s)
-{
-	std::vector<std::uint8_t> starts(s.size() + 1, 0);
-	for (std::size_t i = 0; i < s.size();) {
-		starts[i] = 1;
-		const auto c = static_cast<unsigned char>(s[i]);
-		std::size_t len = c < 0x80                   ? 1
-		                  : (c >= 0xC2 && c <= 0xDF) ? 2
-		                  : (c >= 0xE0 && c <= 0xEF) ? 3
-		                  : (c >= 0xF0 && c <= 0xF4) ? 4
-		                                             : 1;
-		if (i + len > s.size())
-			len = 1;
-		for (std::size_t k = 1; k < len; ++k)
-			if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
-				len = 1;
-		i += len;
-	}
-	starts[s.size()] = 1;
-	return starts;
-}
+using agentgres::testing::CharStarts;
+using agentgres::testing::IsWs;
 
 // Valid UTF-8 without NUL, decoded the long way: every sequence is the
 // shortest encoding of a code point up to U+10FFFF that is no surrogate.
@@ -88,7 +62,7 @@ void
 Check(std::string_view s, std::string_view language, const chunker::Options &o)
 {
 	const std::vector<chunker::Chunk> chunks = chunker::Split(s, language, o);
-	const std::vector<std::uint8_t> starts = CharStarts(s);
+	const std::vector<bool> starts = CharStarts(s);
 	// chars_before[i]: characters in [0, i); lines_before[i]: LFs in [0, i).
 	std::vector<std::size_t> chars_before(s.size() + 1, 0), lines_before(s.size() + 1, 0);
 	for (std::size_t i = 0; i < s.size(); ++i) {

@@ -21,6 +21,7 @@
 #include "core/bm25.hpp"
 #include "core/error.hpp"
 #include "boundary.hpp"
+#include "id_lists.hpp"
 #include "spi.hpp"
 #include "text.hpp"
 
@@ -218,13 +219,8 @@ AGENTGRES_FUNCTION(agentgres_bm25_rank)
 	const int64 collection_id = PG_GETARG_INT64(0);
 	const std::string_view query = agentgres::pg::VarlenaView(PG_GETARG_TEXT_PP(1));
 	const int32 k = PG_GETARG_INT32(2);
-	Datum *allowed_values = nullptr;
-	bool *allowed_nulls = nullptr;
-	int allowed_count = 0;
-	const bool has_allowed = !PG_ARGISNULL(3);
-	if (has_allowed)
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT8OID, 8, true, TYPALIGN_DOUBLE, &allowed_values, &allowed_nulls,
-		                  &allowed_count);
+	const agentgres::pg::IdArrayArg allowed_ids = agentgres::pg::FetchIdArray(fcinfo, 3);
+	const bool has_allowed = allowed_ids.present;
 	const std::size_t budget = get_hash_memory_limit();
 
 	// compute (C++), reading postings through SPI
@@ -235,10 +231,7 @@ AGENTGRES_FUNCTION(agentgres_bm25_rank)
 		throw core::Error(core::ErrorCode::kProgramLimitExceeded,
 		                  "a search query must not exceed " + std::to_string(kMaxQueryBytes / 1024) + " kB",
 		                  "The query has " + std::to_string(query.size()) + " bytes.");
-	std::unordered_set<int64> allowed;
-	for (int i = 0; i < allowed_count; ++i)
-		if (!allowed_nulls[i])
-			allowed.insert(DatumGetInt64(allowed_values[i]));
+	const std::unordered_set<int64> allowed = agentgres::pg::ToIdSet(allowed_ids);
 	const std::function<bool(std::int64_t)> keep;
 	const std::function<bool(std::int64_t)> keep_allowed = [&allowed](std::int64_t id) { return allowed.contains(id); };
 
@@ -257,11 +250,9 @@ AGENTGRES_FUNCTION(agentgres_bm25_rank)
 
 	// emit (PostgreSQL)
 	PgCall([&] {
-		for (const bm25::Scored &s : top) {
-			Datum values[2] = {Int64GetDatum(s.chunk_id), Float8GetDatum(s.score)};
-			bool nulls[2] = {false, false};
-			tuplestore_putvalues(result_info->setResult, result_info->setDesc, values, nulls);
-		}
+		agentgres::pg::EmitIdScores(
+		    result_info, top, [](const bm25::Scored &s) { return s.chunk_id; },
+		    [](const bm25::Scored &s) { return s.score; });
 	});
 	return static_cast<Datum>(0);
 }

@@ -30,6 +30,7 @@
 #include "core/topk.hpp"
 #include "embedding.hpp"
 #include "boundary.hpp"
+#include "id_lists.hpp"
 #include "settings.hpp"
 #include "spi.hpp"
 
@@ -581,13 +582,9 @@ TopKBody(FunctionCallInfo fcinfo, bool filtered)
 	const char *metric_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
 	const char *filter_column = filtered ? NameStr(*PG_GETARG_NAME(6)) : nullptr;
 	const int64 filter_value = filtered ? PG_GETARG_INT64(7) : 0;
-	Datum *allowed_values = nullptr;
-	bool *allowed_nulls = nullptr;
-	int allowed_count = 0;
-	const bool has_allowed = filtered && !PG_ARGISNULL(8);
-	if (has_allowed)
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(8), INT8OID, 8, true, TYPALIGN_DOUBLE, &allowed_values, &allowed_nulls,
-		                  &allowed_count);
+	const agentgres::pg::IdArrayArg allowed_ids =
+	    filtered ? agentgres::pg::FetchIdArray(fcinfo, 8) : agentgres::pg::IdArrayArg{};
+	const bool has_allowed = allowed_ids.present;
 	const Oid embedding_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("embedding"),
 	                                           ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
 	InitMaterializedSRF(fcinfo, 0);
@@ -602,10 +599,7 @@ TopKBody(FunctionCallInfo fcinfo, bool filtered)
 	if (k > kMaxK)
 		throw core::Error(core::ErrorCode::kProgramLimitExceeded, "k must not exceed " + std::to_string(kMaxK), {},
 		                  "Use ORDER BY with a distance operator and LIMIT for larger result sets.");
-	std::unordered_set<int64> allowed;
-	for (int i = 0; i < allowed_count; ++i)
-		if (!allowed_nulls[i])
-			allowed.insert(DatumGetInt64(allowed_values[i]));
+	const std::unordered_set<int64> allowed = agentgres::pg::ToIdSet(allowed_ids);
 
 	const dist::QueryScorer scorer(agentgres::pg::EmbeddingSpan(query), metric);
 	core::TopK selector(static_cast<std::size_t>(k));
@@ -621,11 +615,9 @@ TopKBody(FunctionCallInfo fcinfo, bool filtered)
 
 	// emit (PostgreSQL)
 	PgCall([&] {
-		for (const core::Neighbor &n : neighbors) {
-			Datum values[2] = {Int64GetDatum(n.id), Float8GetDatum(n.distance)};
-			bool nulls[2] = {false, false};
-			tuplestore_putvalues(result_info->setResult, result_info->setDesc, values, nulls);
-		}
+		agentgres::pg::EmitIdScores(
+		    result_info, neighbors, [](const core::Neighbor &n) { return n.id; },
+		    [](const core::Neighbor &n) { return n.distance; });
 	});
 	return static_cast<Datum>(0);
 }

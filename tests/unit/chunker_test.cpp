@@ -12,9 +12,13 @@
 
 #include "core/chunker.hpp"
 #include "core/error.hpp"
+#include "chunk_oracle.hpp"
 
 namespace agentgres::core::chunker {
 namespace {
+
+using agentgres::testing::CharStarts;
+using agentgres::testing::IsWs;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
@@ -29,41 +33,9 @@ constexpr bool kSanitized = false;
 #endif
 
 bool
-IsWs(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-bool
 IsWhitespace(std::string_view s)
 {
 	return std::all_of(s.begin(), s.end(), IsWs);
-}
-
-// Characters as the chunker counts them, computed independently: a well-formed
-// UTF-8 sequence (by its lead byte and continuation bytes) is one, any other
-// byte is one. starts[i] is true where a character starts.
-std::vector<bool>
-CharStarts(std::string_view s)
-{
-	std::vector<bool> starts(s.size() + 1, false);
-	for (std::size_t i = 0; i < s.size();) {
-		starts[i] = true;
-		const auto c = static_cast<unsigned char>(s[i]);
-		std::size_t len = c < 0x80                   ? 1
-		                  : (c >= 0xC2 && c <= 0xDF) ? 2
-		                  : (c >= 0xE0 && c <= 0xEF) ? 3
-		                  : (c >= 0xF0 && c <= 0xF4) ? 4
-		                                             : 1;
-		if (i + len > s.size())
-			len = 1;
-		for (std::size_t k = 1; k < len; ++k)
-			if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
-				len = 1;
-		i += len;
-	}
-	starts[s.size()] = true;
-	return starts;
 }
 
 std::size_t
