@@ -74,6 +74,14 @@ public:
 		return heap_.size();
 	}
 
+	// The farthest kept row: the one a closer offer would replace once the
+	// heap is full. Only when size() > 0.
+	const Neighbor &
+	worst() const noexcept
+	{
+		return heap_.front();
+	}
+
 	// How many selectors exist right now in this process. Tests use it to
 	// prove that an error or a cancel raised by PostgreSQL in the middle of a
 	// scan still runs the C++ destructors.
