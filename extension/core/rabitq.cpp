@@ -90,7 +90,7 @@ Encode(std::span<const float> rotated, float residual_center, std::span<std::uin
 }
 
 void
-Prepare(std::span<const float> rotated, PreparedQuery &query)
+Prepare(std::span<const float> rotated, PreparedQuery &query, float epsilon)
 {
 	const std::size_t dims = rotated.size();
 	const std::size_t words = CodeWords(dims);
@@ -120,7 +120,7 @@ Prepare(std::span<const float> rotated, PreparedQuery &query)
 	}
 	query.sum_all = low * static_cast<float>(dims) + query.step * static_cast<float>(sum_u);
 	query.inverse_sqrt_dims = dims > 0 ? static_cast<float>(1 / std::sqrt(static_cast<double>(dims))) : 0.0f;
-	query.bound_scale = static_cast<float>(kEpsilon0 / std::sqrt(std::max(static_cast<double>(dims) - 1, 1.0)));
+	query.bound_scale = static_cast<float>(epsilon / std::sqrt(std::max(static_cast<double>(dims) - 1, 1.0)));
 }
 
 Estimate

@@ -77,12 +77,15 @@ struct PreparedQuery {
 	float step = 0;
 	float sum_all = 0;                 // sum of the quantized q_i
 	float inverse_sqrt_dims = 0;       // 1 / sqrt(D)
-	float bound_scale = 0;             // epsilon0 / sqrt(D - 1)
+	float bound_scale = 0;             // epsilon / sqrt(D - 1)
 	std::vector<std::uint64_t> planes; // 4 x CodeWords(dims): bit j of u_i in plane j
 };
 
 // Prepares the rotated query residual R (q_raw - c) (rotated.size() = dims).
-void Prepare(std::span<const float> rotated, PreparedQuery &query);
+// epsilon sets the confidence of the error bounds EstimateDot returns: the
+// paper's 1.9, or more where an error past the bound costs more than the
+// extra exact distances a wider bound asks for.
+void Prepare(std::span<const float> rotated, PreparedQuery &query, float epsilon = kEpsilon0);
 
 // The estimate of <n, q> for one code, and its error bound.
 struct Estimate {

@@ -5,6 +5,7 @@
 #include "postgres_headers.hpp"
 
 extern "C" {
+#include "access/reloptions.h"
 #include "utils/guc.h"
 }
 
@@ -18,9 +19,20 @@ namespace agentgres::pg {
 // with them (bench/README.md, agentgres_bench_topk).
 int top_k_parallel_min_blocks = 256 * 1024 * 1024 / BLCKSZ;
 
+int ivf_probes = 10;
+int ivf_reloption_kind = 0;
+
 void
 DefineSettings()
 {
+	DefineCustomIntVariable("agentgres.ivf_probes", "The lists an agentgres_ivf index scan visits first.",
+	                        "More lists find more of the true nearest rows, at the cost of speed. A scan that needs "
+	                        "more rows (a filter rejected most) visits further lists as many at a time.",
+	                        &ivf_probes, ivf_probes, 1, 65536, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	ivf_reloption_kind = static_cast<int>(add_reloption_kind());
+	add_int_reloption(static_cast<relopt_kind>(ivf_reloption_kind), "lists",
+	                  "Number of inverted lists (0: a thousandth of the rows up to a million, then their square root)",
+	                  0, 0, 65536, AccessExclusiveLock);
 	DefineCustomIntVariable(
 	    "agentgres.top_k_parallel_min_size", "The smallest table that top_k scans with parallel workers.",
 	    "Tables at least this large get a worker, and one more each time they triple, up to "

@@ -8,6 +8,12 @@ namespace agentgres::pg {
 // top_k scans with parallel workers.
 extern int top_k_parallel_min_blocks;
 
+// agentgres.ivf_probes: the lists an agentgres_ivf scan visits first.
+extern int ivf_probes;
+
+// The reloption kind of agentgres_ivf's WITH (...) options.
+extern int ivf_reloption_kind;
+
 // Called once from _PG_init.
 void DefineSettings();
 

@@ -2,7 +2,7 @@
 -- chunks and symbols; the shared chunker, symbol extractor and built-in
 -- embedder; BM25 kept exact by triggers on chunks; bm25_search and
 -- hybrid_search with confidence; top_k_filtered; the knowledge.index and
--- knowledge.embed job kinds.
+-- knowledge.embed job kinds; the agentgres_ivf index access method.
 \echo Use "ALTER EXTENSION agentgres UPDATE TO '0.5.0'" to load this file. \quit
 
 CREATE FUNCTION agentgres.top_k_filtered(rel regclass, id_column name, vector_column name, query agentgres.embedding,
@@ -935,6 +935,29 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp ROWS 10 AS $$
 $$;
 COMMENT ON FUNCTION agentgres.hybrid_search(text, text, agentgres.embedding, integer, integer, integer, jsonb) IS
 	'hybrid search: BM25 and vector candidates of a collection fused by RRF, with ranks, similarity and confidence';
+
+-- agentgres_ivf: an approximate nearest-neighbour index for the embedding
+-- distance operators. Inverted lists from k-means, one-bit RaBitQ codes with
+-- an error bound, and exact re-ranking on the heap rows: rows come out in
+-- exact distance order among the lists a scan visits (agentgres.ivf_probes).
+-- extension/pg/ivf.hpp describes the design and the page layout.
+
+CREATE FUNCTION agentgres.ivf_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'agentgres_ivf_handler' LANGUAGE C;
+COMMENT ON FUNCTION agentgres.ivf_handler(internal) IS 'the handler of the agentgres_ivf index access method';
+
+CREATE ACCESS METHOD agentgres_ivf TYPE INDEX HANDLER agentgres.ivf_handler;
+COMMENT ON ACCESS METHOD agentgres_ivf IS
+	'approximate nearest neighbours: IVF lists of RaBitQ codes, re-ranked exactly (ORDER BY e <=> q LIMIT k)';
+
+-- One operator class per metric; the operator's strategy number tells the
+-- index which one (1 l2, 2 cosine, 3 inner product).
+CREATE OPERATOR CLASS agentgres.embedding_l2_ops FOR TYPE agentgres.embedding USING agentgres_ivf AS
+	OPERATOR 1 agentgres.<-> (agentgres.embedding, agentgres.embedding) FOR ORDER BY pg_catalog.float_ops;
+CREATE OPERATOR CLASS agentgres.embedding_cosine_ops DEFAULT FOR TYPE agentgres.embedding USING agentgres_ivf AS
+	OPERATOR 2 agentgres.<=> (agentgres.embedding, agentgres.embedding) FOR ORDER BY pg_catalog.float_ops;
+CREATE OPERATOR CLASS agentgres.embedding_ip_ops FOR TYPE agentgres.embedding USING agentgres_ivf AS
+	OPERATOR 3 agentgres.<#> (agentgres.embedding, agentgres.embedding) FOR ORDER BY pg_catalog.float_ops;
 
 -- Roles (as sql/roles.sql grants them)
 GRANT SELECT ON ALL TABLES IN SCHEMA agentgres TO agentgres_reader;
