@@ -4,12 +4,13 @@
 // The design, and why:
 // - Lists: k-means centroids (core/kmeans.hpp) split the vectors; a query
 //   visits the lists of its nearest centroids (agentgres.ivf_probes).
-// - Codes, not vectors: each entry is a heap TID, four floats and one bit per
-//   dimension (core/rabitq.hpp): 72 bytes at 384 dimensions where the vector
-//   is 1,544. Estimated distances come with an error bound, and the scan
-//   re-ranks candidates on the exact vectors, read from the heap, in the order
-//   of their lower bounds until none left can beat the next row to return:
-//   rows come out in exact distance order among the candidates.
+// - Codes, not vectors: each entry is a heap TID, four floats and one byte per
+//   dimension of the rotated residual (core/sq8.hpp; the rotation is
+//   RaBitQ's, core/rabitq.hpp): 408 bytes at 384 dimensions where the vector
+//   is 1,544. Estimated distances come with a deterministic error bound, and
+//   the scan re-ranks candidates on the exact vectors, read from the heap, in
+//   the order of their lower bounds until none left can beat the next row to
+//   return: rows come out in exact distance order among the candidates.
 // - Pages: a meta page, the rotation and the centroids in consecutive pages
 //   written once at build, a directory of the lists' first and last pages,
 //   and per list a chain of entry pages. Every change goes through generic WAL
@@ -21,6 +22,7 @@
 #include <cstdint>
 
 #include "core/rabitq.hpp"
+#include "core/sq8.hpp"
 
 #include "postgres_headers.hpp"
 
@@ -60,7 +62,7 @@ struct IvfMeta {
 	uint32 dims;                 // 0 until the first vector (an index built on an empty table)
 	uint32 lists;                // 0 likewise
 	BlockNumber rotation_start;  // dims * dims floats, row-major, in consecutive pages
-	BlockNumber centroids_start; // per list: centroid, then rotated centroid (2 * dims floats)
+	BlockNumber centroids_start; // lists x dims floats
 	BlockNumber directory_start; // per list: an IvfListEntry
 	uint32 sample_rows;          // how many vectors trained the centroids
 	uint64 seed;                 // of the rotation
@@ -78,18 +80,18 @@ struct IvfPageOpaque {
 	uint16 page_id; // kPageId
 };
 
-// One entry: the heap row, the code's factors and its bits.
+// One entry: the heap row, the code's factors and its bytes.
 struct IvfEntry {
 	ItemPointerData tid;
 	uint16 padding;
-	core::rabitq::CodeFactors factors;
-	uint64 code[FLEXIBLE_ARRAY_MEMBER];
+	core::sq8::CodeFactors factors;
+	uint8 code[FLEXIBLE_ARRAY_MEMBER];
 };
 
 inline Size
 EntrySize(uint32 dims)
 {
-	return MAXALIGN(offsetof(IvfEntry, code) + sizeof(uint64) * core::rabitq::CodeWords(dims));
+	return MAXALIGN(offsetof(IvfEntry, code) + dims);
 }
 
 // Floats (or directory entries) that fit in one page of a consecutive run.

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "core/rabitq.hpp"
+#include "core/sq8.hpp"
 #include "ivf_pages.hpp"
 #include "boundary.hpp"
 
@@ -188,15 +189,12 @@ MakeCache(uint32 dims, Metric metric, uint32 lists, std::vector<float> centroids
 	cache.lists = lists;
 	cache.rotation = rabitq::RandomRotation(dims, seed);
 	cache.centroids = std::move(centroids);
-	cache.rotated_centroids.resize(cache.centroids.size());
 	cache.centroid_norms.resize(lists);
 	for (uint32 l = 0; l < lists; ++l) {
-		const std::span<const float> c(&cache.centroids[static_cast<std::size_t>(l) * dims], dims);
-		rabitq::Rotate(cache.rotation, c,
-		               std::span(&cache.rotated_centroids[static_cast<std::size_t>(l) * dims], dims));
 		float norm = 0;
-		for (float v : c)
-			norm += v * v;
+		for (uint32 i = 0; i < dims; ++i)
+			norm += cache.centroids[static_cast<std::size_t>(l) * dims + i] *
+			        cache.centroids[static_cast<std::size_t>(l) * dims + i];
 		cache.centroid_norms[l] = norm;
 	}
 	return cache;
@@ -217,22 +215,19 @@ CacheOf(Relation index, const IvfMeta &meta)
 	cache->metric = static_cast<Metric>(meta.metric);
 	cache->lists = meta.lists;
 	cache->rotation.resize(static_cast<std::size_t>(meta.dims) * meta.dims);
-	std::vector<float> run(static_cast<std::size_t>(meta.lists) * 2 * meta.dims);
+	cache->centroids.resize(static_cast<std::size_t>(meta.lists) * meta.dims);
 	PgCall([&] {
 		ReadRun(index, meta.rotation_start, reinterpret_cast<char *>(cache->rotation.data()),
 		        cache->rotation.size() * sizeof(float));
-		ReadRun(index, meta.centroids_start, reinterpret_cast<char *>(run.data()), run.size() * sizeof(float));
+		ReadRun(index, meta.centroids_start, reinterpret_cast<char *>(cache->centroids.data()),
+		        cache->centroids.size() * sizeof(float));
 	});
-	cache->centroids.resize(static_cast<std::size_t>(meta.lists) * meta.dims);
-	cache->rotated_centroids.resize(cache->centroids.size());
 	cache->centroid_norms.resize(meta.lists);
 	for (uint32 l = 0; l < meta.lists; ++l) {
-		const auto *source = &run[static_cast<std::size_t>(l) * 2 * meta.dims];
-		std::copy_n(source, meta.dims, &cache->centroids[static_cast<std::size_t>(l) * meta.dims]);
-		std::copy_n(source + meta.dims, meta.dims, &cache->rotated_centroids[static_cast<std::size_t>(l) * meta.dims]);
 		float norm = 0;
 		for (uint32 i = 0; i < meta.dims; ++i)
-			norm += source[i] * source[i];
+			norm += cache->centroids[static_cast<std::size_t>(l) * meta.dims + i] *
+			        cache->centroids[static_cast<std::size_t>(l) * meta.dims + i];
 		cache->centroid_norms[l] = norm;
 	}
 	caches[RelationGetRelid(index)] = {IndexFileOf(index), meta.centroids_start, meta.lists, meta.dims, cache};
@@ -255,7 +250,7 @@ EncodeEntry(const IndexCache &cache, std::uint32_t list, std::span<const float> 
 	entry.assign(EntrySize(dims), 0);
 	auto *e = reinterpret_cast<IvfEntry *>(entry.data());
 	e->tid = tid;
-	e->factors = rabitq::Encode(rotated, residual_center, std::span(e->code, rabitq::CodeWords(dims)));
+	e->factors = agentgres::core::sq8::Encode(rotated, residual_center, std::span(e->code, dims));
 }
 
 IvfMeta
@@ -296,33 +291,8 @@ WriteFixedPages(Relation index, const IndexCache &cache, uint32 sample_rows, For
 		WriteEmptyMeta(index, cache.metric, fork);
 	meta.rotation_start = WriteRun(index, fork, reinterpret_cast<const char *>(cache.rotation.data()),
 	                               cache.rotation.size() * sizeof(float));
-	// The centroid run holds per list the centroid, then its rotation; it is
-	// written from two arrays without an interleaved copy, a page at a time.
-	const Size per_list = 2 * static_cast<Size>(cache.dims) * sizeof(float);
-	const Size total = per_list * cache.lists;
-	meta.centroids_start = InvalidBlockNumber;
-	{
-		PGAlignedBlock image;
-		Size done = 0;
-		for (Size page = 0; page < std::max<Size>(PagesFor(total), 1); ++page) {
-			const Size chunk = std::min(kPageContents, total - done);
-			InitRawPage(image.data, chunk);
-			char *out = PageGetContents(image.data);
-			for (Size i = 0; i < chunk; i += sizeof(float)) {
-				const Size at = done + i, list = at / per_list, within = (at % per_list) / sizeof(float);
-				const float v = within < cache.dims
-				                    ? cache.centroids[list * cache.dims + within]
-				                    : cache.rotated_centroids[list * cache.dims + (within - cache.dims)];
-				std::memcpy(out + i, &v, sizeof(float));
-			}
-			done += chunk;
-			const Buffer buffer = NewLockedBuffer(index, fork);
-			if (meta.centroids_start == InvalidBlockNumber)
-				meta.centroids_start = BufferGetBlockNumber(buffer);
-			WriteImage(index, fork, buffer, image.data);
-			UnlockReleaseBuffer(buffer);
-		}
-	}
+	meta.centroids_start = WriteRun(index, fork, reinterpret_cast<const char *>(cache.centroids.data()),
+	                                cache.centroids.size() * sizeof(float));
 	// An empty directory: every list without pages.
 	meta.directory_start = InvalidBlockNumber;
 	{

@@ -14,18 +14,17 @@
 namespace agentgres::pg::ivf {
 
 // The build-time parts of an index that every scan and insert needs: the
-// rotation and the centroids (plain and rotated). Immutable once made.
+// rotation and the centroids. Immutable once made.
 struct IndexCache {
 	uint32 dims = 0;
 	Metric metric = Metric::kL2;
 	uint32 lists = 0;
-	std::vector<float> rotation;          // dims x dims, row-major
-	std::vector<float> centroids;         // lists x dims
-	std::vector<float> rotated_centroids; // lists x dims
-	std::vector<float> centroid_norms;    // |c|^2 per list
+	std::vector<float> rotation;       // dims x dims, row-major
+	std::vector<float> centroids;      // lists x dims
+	std::vector<float> centroid_norms; // |c|^2 per list
 };
 
-// Computes the rotation from seed and the rotated centroids.
+// Computes the rotation from seed and the centroids' norms.
 IndexCache MakeCache(uint32 dims, Metric metric, uint32 lists, std::vector<float> centroids, std::uint64_t seed);
 
 // This backend's copy of an index's cache, read from its pages when the

@@ -21,6 +21,7 @@
 #include "core/distance.hpp"
 #include "core/embedding.hpp"
 #include "core/rabitq.hpp"
+#include "core/sq8.hpp"
 #include "ivf.hpp"
 #include "ivf_pages.hpp"
 #include "boundary.hpp"
@@ -41,13 +42,6 @@ namespace rabitq = agentgres::core::rabitq;
 
 namespace agentgres::pg::ivf {
 namespace {
-
-// The confidence of the error bounds: 3 where RaBitQ's paper uses 1.9. A
-// candidate whose estimate errs past its bound can come out of order (or,
-// past the last row a query takes, be missed); at 1.9 that was about 3% of
-// the estimates in the unit tests and showed in a LIMIT 50 of the regression
-// test, at 3 it is a few in a thousand, for somewhat more exact distances.
-constexpr float kScanEpsilon = 3.0f;
 
 struct Candidate {
 	double lower; // a lower bound of the exact distance (with high probability)
@@ -93,8 +87,10 @@ struct ScanState {
 	// Heap rows already returned: a TID that VACUUM freed and a new row took
 	// while this scan held it as a candidate is not returned twice.
 	std::unordered_set<std::uint64_t> returned;
-	rabitq::PreparedQuery prepared;
-	std::vector<float> residual;
+	// What the scan did, for DEBUG1 at its end.
+	std::size_t estimated = 0, reranked = 0;
+	agentgres::core::sq8::QueryStats query_stats{};
+	double query_norm_squared = 0;
 	std::vector<char> page_copy;
 };
 
@@ -149,24 +145,21 @@ OrderProbes(ScanState &s)
 	                 [&](std::uint32_t a, std::uint32_t b) { return key[a] < key[b]; });
 }
 
-// The lower bound of an entry's exact distance, in the operator's units.
+// The lower bound of an entry's exact distance, in the operator's units,
+// from <r, q> (estimated, with its bound), |r|^2 and <r, c> (exact), and for
+// the entry's list <c, q> and |q - c|^2.
 double
-LowerBound(const ScanState &s, const IvfEntry &entry, double centroid_query_dot)
+LowerBound(const ScanState &s, const IvfEntry &entry, double centroid_query_dot, double query_centroid_squared)
 {
-	const rabitq::Estimate e = rabitq::EstimateDot(entry.code, entry.factors, s.prepared);
-	const double rx = entry.factors.residual_norm, rq = s.prepared.residual_norm;
-	const double best_dot = e.dot + e.bound; // the largest <n, q> the bound allows
-	switch (s.metric) {
-	case Metric::kInnerProduct:
-		// -<x, q> = -(<c, q> + <r, c> + |r| |r_q| <n, q>)
-		return -(centroid_query_dot + entry.factors.residual_center + rx * rq * best_dot);
-	case Metric::kCosine:
-		// unit vectors: 1 - cos = |x - q|^2 / 2
-		return std::max(0.0, rx * rx + rq * rq - 2 * rx * rq * best_dot) / 2;
-	case Metric::kL2:
-		break;
-	}
-	return std::sqrt(std::max(0.0, rx * rx + rq * rq - 2 * rx * rq * best_dot));
+	const agentgres::core::sq8::Estimate e =
+	    agentgres::core::sq8::EstimateDot(entry.code, entry.factors, s.rotated, s.query_stats);
+	const double best_dot = static_cast<double>(e.dot) + e.bound; // the largest <r, q> the bound allows
+	if (s.metric == Metric::kInnerProduct)
+		return -(centroid_query_dot + best_dot); // -<x, q> = -(<c, q> + <r, q>)
+	// |x - q|^2 = |r - (q - c)|^2 = |r|^2 + |q - c|^2 - 2 <r, q> + 2 <r, c>
+	const double squared = std::max(0.0, entry.factors.norm_squared + query_centroid_squared - 2 * best_dot +
+	                                         2.0 * entry.factors.center_dot);
+	return s.metric == Metric::kCosine ? squared / 2 : std::sqrt(squared); // unit vectors: 1 - cos = |x - q|^2 / 2
 }
 
 // Reads the next batch of lists into the candidates (PostgreSQL: page
@@ -179,14 +172,12 @@ VisitMoreLists(Relation index, ScanState &s)
 	const uint32 dims = s.cache->dims;
 	for (; s.probed < end; ++s.probed) {
 		const std::uint32_t list = s.probe_order[s.probed];
-		const float *c = &s.cache->rotated_centroids[static_cast<std::size_t>(list) * dims];
-		for (uint32 i = 0; i < dims; ++i)
-			s.residual[i] = s.rotated[i] - c[i];
-		rabitq::Prepare(s.residual, s.prepared, kScanEpsilon);
+		const float *c = &s.cache->centroids[static_cast<std::size_t>(list) * dims];
 		double centroid_query_dot = 0;
-		const float *plain = &s.cache->centroids[static_cast<std::size_t>(list) * dims];
 		for (uint32 i = 0; i < dims; ++i)
-			centroid_query_dot += static_cast<double>(plain[i]) * s.query[i];
+			centroid_query_dot += static_cast<double>(c[i]) * s.query[i];
+		const double query_centroid_squared =
+		    s.query_norm_squared - 2 * centroid_query_dot + s.cache->centroid_norms[list];
 
 		BlockNumber block = PgCall([&] { return FirstPageOf(index, s.meta, list); });
 		while (block != InvalidBlockNumber) {
@@ -205,7 +196,8 @@ VisitMoreLists(Relation index, ScanState &s)
 				if (!ItemIdIsUsed(item))
 					continue;
 				const auto *entry = reinterpret_cast<const IvfEntry *>(PageGetItem(page, item));
-				s.candidates.push_back({LowerBound(s, *entry, centroid_query_dot), entry->tid});
+				s.candidates.push_back({LowerBound(s, *entry, centroid_query_dot, query_centroid_squared), entry->tid});
+				++s.estimated;
 				std::push_heap(s.candidates.begin(), s.candidates.end(), LaterCandidate);
 			}
 			block = OpaqueOf(page)->next;
@@ -342,6 +334,7 @@ ReScan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	s.candidates.clear();
 	s.ready.clear();
 	s.returned.clear();
+	s.estimated = s.reranked = 0;
 	s.probed = 0;
 	s.meta = meta;
 	s.metric = static_cast<Metric>(meta.metric);
@@ -380,7 +373,10 @@ ReScan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	s.cache = CacheOf(scan->indexRelation, meta);
 	s.rotated.resize(meta.dims);
 	rabitq::Rotate(s.cache->rotation, s.query, s.rotated);
-	s.residual.resize(meta.dims);
+	s.query_stats = agentgres::core::sq8::Stats(s.rotated);
+	s.query_norm_squared = 0;
+	for (float v : s.query)
+		s.query_norm_squared += static_cast<double>(v) * v;
 	s.page_copy.resize(BLCKSZ);
 	const dist::Metric metric = s.metric == Metric::kL2       ? dist::Metric::kL2
 	                            : s.metric == Metric::kCosine ? dist::Metric::kCosine
@@ -412,6 +408,7 @@ GetTuple(IndexScanDesc scan, ScanDirection direction)
 			const Candidate c = s.candidates.back();
 			s.candidates.pop_back();
 			double distance = 0;
+			++s.reranked;
 			if (ExactDistance(scan, s, c.tid, distance)) {
 				s.ready.push_back({distance, c.tid});
 				std::push_heap(s.ready.begin(), s.ready.end(), LaterReady);
@@ -440,6 +437,11 @@ EndScan(IndexScanDesc scan)
 {
 	auto *holder = static_cast<ScanHolder *>(scan->opaque);
 	ScanState *s = holder->state;
+	if (s != nullptr && s->active && !s->unranked)
+		ereport(DEBUG1, errmsg_internal("agentgres_ivf scan of \"%s\": %zu of %u lists, %zu entries estimated, "
+		                                "%zu re-ranked on the heap, %zu returned",
+		                                RelationGetRelationName(scan->indexRelation), s->probed, s->meta.lists,
+		                                s->estimated, s->reranked, s->returned.size()));
 	if (s != nullptr) {
 		if (s->fetch != nullptr) {
 			table_index_fetch_end(s->fetch);
