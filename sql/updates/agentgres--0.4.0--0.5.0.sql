@@ -959,6 +959,14 @@ CREATE OPERATOR CLASS agentgres.embedding_cosine_ops DEFAULT FOR TYPE agentgres.
 CREATE OPERATOR CLASS agentgres.embedding_ip_ops FOR TYPE agentgres.embedding USING agentgres_ivf AS
 	OPERATOR 3 agentgres.<#> (agentgres.embedding, agentgres.embedding) FOR ORDER BY pg_catalog.float_ops;
 
+-- An amcheck for agentgres_ivf: raises index_corrupted (XX002) at the first
+-- page out of place, and returns every entry's list and heap TID, so that
+-- SQL can hold the index against its table. Needs SELECT on the table.
+CREATE FUNCTION agentgres.ivf_check(index regclass) RETURNS TABLE (list integer, heap_tid tid)
+	AS 'MODULE_PATHNAME', 'agentgres_ivf_check' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION agentgres.ivf_check(regclass) IS
+	'checks an agentgres_ivf index page by page and lists its entries (list, heap TID)';
+
 -- Roles (as sql/roles.sql grants them)
 GRANT SELECT ON ALL TABLES IN SCHEMA agentgres TO agentgres_reader;
 -- Knowledge: the application (or agentgresd) ingests; the BM25 postings and

@@ -98,6 +98,7 @@ INSERT INTO expected_labels VALUES
 	('agentgres.hybrid_search_multi(text,text[],agentgres.embedding[],integer,integer,integer,jsonb)', false, 's', 'u'),
 	('agentgres.ingest_document(text,text,text,jsonb,jsonb)', false, 'v', 'u'),
 	('agentgres.inner_product(agentgres.embedding,agentgres.embedding)', true, 'i', 's'),
+	('agentgres.ivf_check(regclass)', true, 'v', 'u'),
 	('agentgres.ivf_handler(internal)', false, 'v', 'u'),
 	('agentgres.kernel_isa()', true, 's', 's'),
 	('agentgres.l2_distance(agentgres.embedding,agentgres.embedding)', true, 'i', 's'),

@@ -96,6 +96,13 @@ WHERE id = -1;
 VACUUM ivf_items;
 SELECT ivf_recall('cosine', '<=>') >= 0.9 AS recall_after_vacuum;
 
+-- ivf_check walks every page: after the VACUUM each live row is in the
+-- index once, and nothing else is
+WITH c AS MATERIALIZED (SELECT heap_tid FROM agentgres.ivf_check('ivf_items_cos'))
+SELECT (SELECT count(*) FROM c) AS entries, (SELECT count(DISTINCT heap_tid) FROM c) AS distinct_entries,
+       (SELECT count(*) FROM ivf_items WHERE e IS NOT NULL) AS live_rows,
+       (SELECT count(*) FROM ivf_items i WHERE NOT EXISTS (SELECT FROM c WHERE c.heap_tid = i.ctid)) AS missing;
+
 -- inserts after the build are found (a new list page when one fills)
 INSERT INTO ivf_items SELECT 10000 + i, 0, (SELECT q FROM ivf_queries WHERE qid = 4) FROM generate_series(1, 300) i;
 SELECT count(*) AS new_rows_first
@@ -135,7 +142,20 @@ CREATE TABLE ivf_wide (e embedding);
 INSERT INTO ivf_wide SELECT array_fill(1::real, ARRAY[2001])::embedding;
 CREATE INDEX ON ivf_wide USING agentgres_ivf (e embedding_l2_ops);
 SET agentgres.ivf_probes = 0;
+SELECT * FROM agentgres.ivf_check('ivf_items_pkey');
+SELECT * FROM agentgres.ivf_check('ivf_items');
+SELECT * FROM agentgres.ivf_check(0);
+CREATE ROLE regress_ivf_nobody;
+GRANT USAGE ON SCHEMA agentgres TO regress_ivf_nobody;
+SET ROLE regress_ivf_nobody;
+SELECT * FROM agentgres.ivf_check('ivf_items_cos');
+RESET ROLE;
+REVOKE USAGE ON SCHEMA agentgres FROM regress_ivf_nobody;
+DROP ROLE regress_ivf_nobody;
 \set VERBOSITY default
+-- the index after many inserts and a crash-free life is whole
+SELECT count(*) = (SELECT count(*) FROM ivf_items WHERE e IS NOT NULL) AS whole
+FROM agentgres.ivf_check('ivf_items_l2');
 
 RESET agentgres.ivf_probes;
 RESET enable_seqscan;
