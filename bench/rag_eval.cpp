@@ -23,6 +23,9 @@
 //
 // --copies N ingests the corpus N times (for speed at scale: NFCorpus x 6 is
 // about 50,000 chunks); the quality figures then count copies as misses.
+// --vector-index builds the collection's approximate vector index
+// (build_vector_index) before the queries, and --probes N sets
+// agentgres.ivf_probes: hybrid_search then takes its vector list from it.
 #include <libpq-fe.h>
 
 #include <Eigen/Dense>
@@ -54,6 +57,8 @@ struct Options {
 	bool fit_confidence = false;
 	long max_queries = 0;
 	int copies = 1;
+	bool vector_index = false;
+	int probes = 0; // 0: the server's agentgres.ivf_probes
 	double k1 = -1, b = -1;
 };
 
@@ -259,7 +264,8 @@ main(int argc, char **argv)
 	if (argc < 3) {
 		std::fprintf(stderr,
 		             "usage: %s CONNINFO DATASET_DIR [--split dev|test] [--collection NAME] [--reuse] "
-		             "[--queries N] [--k1 X --b Y] [--embedder builtin|lsa] [--copies N] [--fit-confidence]\n",
+		             "[--queries N] [--k1 X --b Y] [--embedder builtin|lsa] [--copies N] [--fit-confidence]\n"
+		             "       [--vector-index] [--probes N]\n",
 		             argv[0]);
 		return 2;
 	}
@@ -278,6 +284,10 @@ main(int argc, char **argv)
 			o.collection = next();
 		else if (a == "--copies")
 			o.copies = std::max(1, std::atoi(next().c_str()));
+		else if (a == "--vector-index")
+			o.vector_index = true;
+		else if (a == "--probes")
+			o.probes = std::max(1, std::atoi(next().c_str()));
 		else if (a == "--embedder")
 			o.embedder = next();
 		else if (a == "--reuse")
@@ -304,6 +314,13 @@ main(int argc, char **argv)
 		Exec(conn, "SELECT agentgres.set_bm25_parameters($1, $2, $3)",
 		     {o.collection, std::to_string(o.k1), std::to_string(o.b)});
 
+	if (o.vector_index) {
+		const auto t = Clock::now();
+		Exec(conn, "SELECT agentgres.build_vector_index($1)", {o.collection});
+		std::printf("vector index built in %.1f s\n", Seconds(t));
+	}
+	if (o.probes > 0)
+		Exec(conn, ("SET agentgres.ivf_probes = " + std::to_string(o.probes)).c_str());
 	const Qrels qrels = ReadQrels(o.dataset + "/qrels/" + o.split + ".tsv");
 	std::map<std::string, std::string> queries;
 	{

@@ -126,6 +126,7 @@ BEGIN
 			('agentgres_reader',  'agentgres.lsa_embed(bigint, text)'),
 			('agentgres_admin',   'agentgres.lsa_train(bigint, integer)'),
 			('agentgres_admin',   'agentgres.train_embedder(text)'),
+			('agentgres_admin',   'agentgres.build_vector_index(text, integer)'),
 			('agentgres_admin',   'agentgres.set_learning_mode(text)'),
 			('agentgres_admin',   'agentgres.train_success_model(text, integer, double precision)'),
 			('agentgres_admin',   'agentgres.refresh_insights(integer, double precision)'),

@@ -760,6 +760,42 @@ END $$;
 COMMENT ON FUNCTION agentgres.bm25_search(text, text, integer, jsonb) IS
 	'the k best chunks of a collection for query by BM25, best first, with their documents';
 
+-- An approximate vector index for one collection's chunks: agentgres_ivf
+-- (sql/ann.sql) with cosine distance, over the rows of that collection only
+-- (a partial index, so collections of other dimensions do not mix), named
+-- agentgres.chunks_vectors_<collection id>. hybrid_search then takes its
+-- vector candidates from it (agentgres.ivf_probes lists) instead of an exact
+-- scan of the collection. Built anew on every call (call it again when the
+-- collection has grown a lot: the lists are trained on the rows there are);
+-- writes to chunks wait while it builds. SECURITY DEFINER: creating an index
+-- takes the table's owner; only agentgres_admin may call it.
+CREATE FUNCTION agentgres.build_vector_index(collection text, lists integer DEFAULT NULL) RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	coll_id bigint := agentgres.collection_id(build_vector_index.collection);
+	index_name text := format('chunks_vectors_%s', coll_id);
+	new_name text := format('chunks_vectors_%s_new', coll_id);
+BEGIN
+	IF build_vector_index.lists IS NOT NULL AND build_vector_index.lists NOT BETWEEN 1 AND 65536 THEN
+		RAISE EXCEPTION 'lists must be between 1 and 65536, not %', build_vector_index.lists
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass NULL to size the lists from the collection.';
+	END IF;
+	IF to_regclass(format('agentgres.%I', new_name)) IS NOT NULL THEN -- left by a build that failed
+		EXECUTE format('DROP INDEX agentgres.%I', new_name);
+	END IF;
+	EXECUTE format('CREATE INDEX %I ON agentgres.chunks USING agentgres_ivf (embedding agentgres.embedding_cosine_ops)%s
+	                WHERE collection_id = %s', new_name,
+	               CASE WHEN build_vector_index.lists IS NULL THEN ''
+	                    ELSE format(' WITH (lists = %s)', build_vector_index.lists) END, coll_id);
+	IF to_regclass(format('agentgres.%I', index_name)) IS NOT NULL THEN
+		EXECUTE format('DROP INDEX agentgres.%I', index_name);
+	END IF;
+	EXECUTE format('ALTER INDEX agentgres.%I RENAME TO %I', new_name, index_name);
+	RETURN format('agentgres.%I', index_name)::regclass;
+END $$;
+COMMENT ON FUNCTION agentgres.build_vector_index(text, integer) IS
+	'builds (anew) the approximate vector index of a collection that hybrid_search then uses';
+
 -- How likely a hybrid result is relevant: a logistic model (Platt scaling)
 -- of what every query has, its rank in the lexical and in the vector list
 -- (NULL when absent from one) and the cosine similarity of its embedding to
@@ -830,6 +866,7 @@ DECLARE
 	-- its hashed features are a weaker ranking than BM25 (NFCorpus dev: +0.004
 	-- nDCG@10; the lsa list gains nothing from a lower weight).
 	vector_weight double precision;
+	vector_index regclass;
 BEGIN
 	SELECT * INTO coll FROM agentgres.collections c WHERE c.id = agentgres.collection_id(hybrid_search_multi.collection);
 	vector_weight := CASE WHEN coll.embedder = 'builtin' THEN 0.5 ELSE 1.0 END;
@@ -888,11 +925,25 @@ BEGIN
 	IF hybrid_search_multi.query_embeddings IS NULL AND coll.embedder IN ('builtin', 'lsa') THEN
 		vectors := computed;
 	END IF;
+	vector_index := pg_catalog.to_regclass(pg_catalog.format('agentgres.chunks_vectors_%s', coll.id));
 	FOREACH e IN ARRAY vectors LOOP
-		ids := ARRAY(SELECT t.id FROM agentgres.top_k_filtered('agentgres.chunks', 'id', 'embedding', e,
-		                                                       hybrid_search_multi.candidates, 'cosine', 'collection_id',
-		                                                       coll.id, allowed) WITH ORDINALITY t
-		             ORDER BY t.ordinality);
+		IF vector_index IS NOT NULL AND NOT pg_catalog.float8eq(e OPERATOR(agentgres.<=>) e, 'NaN') THEN
+			-- The collection's approximate index (build_vector_index). The
+			-- collection id is a literal so that the planner matches the
+			-- index's predicate; a zero query vector (no cosine distance) keeps
+			-- the exact scan, which ranks nothing for it.
+			EXECUTE pg_catalog.format(
+				'SELECT ARRAY(SELECT c.id FROM agentgres.chunks c WHERE c.collection_id = %s%s
+				              ORDER BY c.embedding OPERATOR(agentgres.<=>) $1 LIMIT %s)',
+				coll.id, CASE WHEN allowed IS NULL THEN '' ELSE ' AND c.id OPERATOR(pg_catalog.=) ANY ($2)' END,
+				hybrid_search_multi.candidates)
+				INTO ids USING e, allowed;
+		ELSE
+			ids := ARRAY(SELECT t.id FROM agentgres.top_k_filtered('agentgres.chunks', 'id', 'embedding', e,
+			                                                       hybrid_search_multi.candidates, 'cosine', 'collection_id',
+			                                                       coll.id, allowed) WITH ORDINALITY t
+			             ORDER BY t.ordinality);
+		END IF;
 		lists := lists || ARRAY[ids || array_fill(NULL::bigint, ARRAY[hybrid_search_multi.candidates - cardinality(ids)])];
 	END LOOP;
 	vector_lists := cardinality(vectors);
@@ -1001,6 +1052,7 @@ BEGIN
 			('agentgres_reader',  'agentgres.lsa_embed(bigint, text)'),
 			('agentgres_admin',   'agentgres.lsa_train(bigint, integer)'),
 			('agentgres_admin',   'agentgres.train_embedder(text)'),
+			('agentgres_admin',   'agentgres.build_vector_index(text, integer)'),
 			('agentgres_admin',   'agentgres.set_bm25_parameters(text, double precision, double precision)')
 		) AS f(grantee, signature)
 	LOOP

@@ -47,6 +47,7 @@ INSERT INTO expected_labels VALUES
 	('agentgres.bm25_rank(bigint,text,integer,bigint[])', false, 's', 'r'),
 	('agentgres.bm25_search(text,text,integer,jsonb)', false, 's', 'u'),
 	('agentgres.bm25_terms(text,regconfig)', true, 's', 's'),
+	('agentgres.build_vector_index(text,integer)', false, 'v', 'u'),
 	('agentgres.cancel_job(bigint)', false, 'v', 'u'),
 	('agentgres.chunk_text(text,text,integer,integer)', true, 'i', 's'),
 	('agentgres.chunks_index_added()', false, 'v', 'u'),

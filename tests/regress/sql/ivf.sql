@@ -103,6 +103,13 @@ SELECT (SELECT count(*) FROM c) AS entries, (SELECT count(DISTINCT heap_tid) FRO
        (SELECT count(*) FROM ivf_items WHERE e IS NOT NULL) AS live_rows,
        (SELECT count(*) FROM ivf_items i WHERE NOT EXISTS (SELECT FROM c WHERE c.heap_tid = i.ctid)) AS missing;
 
+-- REINDEX CONCURRENTLY builds a new index beside the old one while writes go
+-- on, then swaps them: the new one is whole and answers
+REINDEX INDEX CONCURRENTLY ivf_items_cos;
+SELECT count(*) = (SELECT count(*) FROM ivf_items WHERE e IS NOT NULL) AS whole_after_reindex
+FROM agentgres.ivf_check('ivf_items_cos');
+SELECT ivf_recall('cosine', '<=>') >= 0.9 AS recall_after_reindex;
+
 -- inserts after the build are found (a new list page when one fills)
 INSERT INTO ivf_items SELECT 10000 + i, 0, (SELECT q FROM ivf_queries WHERE qid = 4) FROM generate_series(1, 300) i;
 SELECT count(*) AS new_rows_first

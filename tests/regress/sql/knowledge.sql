@@ -198,6 +198,37 @@ SELECT bool_and(score > 0) AND count(*) = 3 AS three_scored,
 FROM hybrid_search('code', 'connection pool of sockets', k => 3);
 SELECT (SELECT array_agg(chunk_id) FROM hybrid_search('code', 'retries with backoff', embed('retries with backoff')))
      = (SELECT array_agg(chunk_id) FROM hybrid_search('code', 'retries with backoff')) AS null_embedding_is_builtin;
+
+-- a collection's approximate vector index: hybrid_search takes its vector
+-- candidates from it; with every list visited they are the exact ones, so
+-- the answers do not change; filters still apply; rebuilding replaces it
+CREATE TEMP TABLE exact_answers AS
+SELECT q, (SELECT array_agg(chunk_id || ':' || coalesce(vector_rank, 0) ORDER BY score DESC, chunk_id)
+           FROM hybrid_search('code', q, k => 8)) AS answer
+FROM unnest(ARRAY['connection pool of sockets', 'retries with backoff', 'request', 'parse the header']) AS q;
+SELECT build_vector_index('code') = ('agentgres.chunks_vectors_' || collection_id('code'))::regclass AS built;
+SELECT pg_get_expr(indpred, indrelid) = '(collection_id = ' || collection_id('code') || ')' AS partial, amname
+FROM pg_index JOIN pg_class c ON c.oid = indexrelid JOIN pg_am a ON a.oid = c.relam
+WHERE indexrelid = ('agentgres.chunks_vectors_' || collection_id('code'))::regclass;
+-- a collection this small is read faster without the index (a scan and a
+-- sort): the planner must be told to use it here
+SET enable_sort = off;
+SET jit = off; -- the disabled sort's cost would otherwise start JIT, whose timings print at debug1
+SET agentgres.ivf_probes = 65536;
+SELECT q, (SELECT array_agg(chunk_id || ':' || coalesce(vector_rank, 0) ORDER BY score DESC, chunk_id)
+           FROM hybrid_search('code', q, k => 8)) = answer AS same_with_index
+FROM exact_answers ORDER BY q;
+SET client_min_messages = debug1;
+SELECT count(*) FROM hybrid_search('code', 'connection pool of sockets', k => 3);
+RESET client_min_messages;
+SELECT DISTINCT uri FROM hybrid_search('code', 'request socket', filter => '{"language": ["python", "cpp"]}') ORDER BY uri;
+SELECT build_vector_index('code', 2)::text = build_vector_index('code')::text AS rebuilt_same_name;
+RESET agentgres.ivf_probes;
+RESET enable_sort;
+RESET jit;
+SELECT pg_temp.sqlstate_of($$SELECT agentgres.build_vector_index('nope')$$) AS unknown_collection,
+       pg_temp.sqlstate_of($$SELECT agentgres.build_vector_index('code', 0)$$) AS zero_lists,
+       pg_temp.sqlstate_of($$SELECT agentgres.build_vector_index('code', 70000)$$) AS too_many_lists;
 SELECT count(*) > 0 AS vector_only FROM hybrid_search_multi('code', '{}', ARRAY[embed('heap of neighbours')]);
 SELECT count(*) > 0 AS two_queries, bool_and(text_rank IS NOT NULL OR vector_rank IS NOT NULL) AS ranked
 FROM hybrid_search_multi('code', ARRAY['connection pool', 'nearest neighbour heap']);
@@ -340,6 +371,7 @@ SET ROLE regress_knowledge_reader;
 SELECT uri FROM bm25_search('code', 'application role', 1);
 SELECT pg_temp.sqlstate_of($$SELECT agentgres.ingest_document('code', 'r.txt', 'x')$$) AS reader_ingests;
 SELECT pg_temp.sqlstate_of($$SELECT agentgres.delete_document('code', 'app/notes.txt')$$) AS reader_deletes;
+SELECT pg_temp.sqlstate_of($$SELECT agentgres.build_vector_index('code')$$) AS reader_builds_index;
 RESET ROLE;
 SELECT pg_temp.index_is_exact() AS exact;
 DROP ROLE regress_knowledge_app, regress_knowledge_reader;
