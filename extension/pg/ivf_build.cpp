@@ -234,6 +234,18 @@ Build(Relation heap, Relation index, IndexInfo *info)
 	// compute (C++): the centroids
 	uint32 lists = requested_lists > 0 ? static_cast<uint32>(requested_lists) : DefaultLists(sample.rows);
 	lists = std::min<uint32>(lists, static_cast<uint32>(sample.sampled));
+	// The second pass keeps one page image a list in memory.
+	const auto max_lists = static_cast<uint32>(
+	    std::max<Size>(1, static_cast<Size>(maintenance_work_mem) * 1024 / BLCKSZ));
+	if (lists > max_lists) {
+		PgCall([&] {
+			ereport(NOTICE, errmsg("agentgres_ivf builds %u lists, not %u", max_lists, lists),
+			        errdetail("The build keeps a page of each list in memory, within maintenance_work_mem (%d kB).",
+			                  maintenance_work_mem),
+			        errhint("Raise maintenance_work_mem for more lists."));
+		});
+		lists = max_lists;
+	}
 	if (sample.sampled < sample.rows && sample.sampled < static_cast<std::size_t>(lists) * kSampleRowsPerList)
 		PgCall([&] {
 			ereport(NOTICE,

@@ -57,7 +57,10 @@ struct Ready {
 // amendscan, or by the context's reset callback when the query ends early
 // (an error, a cancel).
 struct ScanState {
-	// Heap access for the exact distances, set up at the first rescan.
+	// Heap access for the exact distances, set up at the first rescan (the
+	// heap relation is not known at ambeginscan) in the scan's own memory
+	// context (a rescan may run in a shorter-lived one).
+	MemoryContext context = nullptr;
 	IndexFetchTableData *fetch = nullptr;
 	TupleTableSlot *slot = nullptr;
 	EState *estate = nullptr;
@@ -300,6 +303,7 @@ BeginScan(Relation index, int nkeys, int norderbys)
 	holder->callback.arg = holder;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &holder->callback);
 	scan->opaque = holder;
+	holder->state->context = CurrentMemoryContext;
 	return scan;
 }
 
@@ -311,10 +315,12 @@ ReScan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	if (orderbys != nullptr && scan->numberOfOrderBys > 0)
 		std::memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	if (s.fetch == nullptr) {
+		const MemoryContext caller = MemoryContextSwitchTo(s.context);
 		s.fetch = table_index_fetch_begin(scan->heapRelation);
 		s.slot = table_slot_create(scan->heapRelation, nullptr);
 		s.estate = CreateExecutorState();
 		s.index_info = BuildIndexInfo(scan->indexRelation);
+		MemoryContextSwitchTo(caller);
 	}
 	const bool null_query = scan->numberOfOrderBys > 0 && (scan->orderByData[0].sk_flags & SK_ISNULL);
 	const bool has_query = scan->numberOfOrderBys > 0 && !null_query;

@@ -149,6 +149,11 @@ CREATE TABLE ivf_wide (e embedding);
 INSERT INTO ivf_wide SELECT array_fill(1::real, ARRAY[2001])::embedding;
 CREATE INDEX ON ivf_wide USING agentgres_ivf (e embedding_l2_ops);
 SET agentgres.ivf_probes = 0;
+SET maintenance_work_mem = '1MB'; -- room for 128 lists' pages in the build
+CREATE INDEX ivf_items_small ON ivf_items USING agentgres_ivf (e embedding_cosine_ops) WITH (lists = 500);
+SELECT count(DISTINCT list) AS lists_built FROM agentgres.ivf_check('ivf_items_small');
+DROP INDEX ivf_items_small;
+RESET maintenance_work_mem;
 SELECT * FROM agentgres.ivf_check('ivf_items_pkey');
 SELECT * FROM agentgres.ivf_check('ivf_items');
 SELECT * FROM agentgres.ivf_check(0);
