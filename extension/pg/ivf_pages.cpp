@@ -109,17 +109,24 @@ ReadRun(Relation index, BlockNumber start, char *bytes, Size size)
 	}
 }
 
+// Writes meta as the page of buffer (locked), then releases it.
+void
+WriteMetaPage(Relation index, ForkNumber fork, Buffer buffer, const IvfMeta &meta)
+{
+	PGAlignedBlock image;
+	InitRawPage(image.data, sizeof(IvfMeta));
+	std::memcpy(PageGetContents(image.data), &meta, sizeof(IvfMeta));
+	WriteImage(index, fork, buffer, image.data);
+	UnlockReleaseBuffer(buffer);
+}
+
 // Writes meta into block 0 (which must exist).
 void
 WriteMeta(Relation index, ForkNumber fork, const IvfMeta &meta)
 {
 	const Buffer buffer = ReadBufferExtended(index, fork, kMetaBlock, RBM_NORMAL, nullptr);
 	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-	PGAlignedBlock image;
-	InitRawPage(image.data, sizeof(IvfMeta));
-	std::memcpy(PageGetContents(image.data), &meta, sizeof(IvfMeta));
-	WriteImage(index, fork, buffer, image.data);
-	UnlockReleaseBuffer(buffer);
+	WriteMetaPage(index, fork, buffer, meta);
 }
 
 IvfMeta
@@ -271,13 +278,7 @@ ReadMeta(Relation index)
 void
 WriteEmptyMeta(Relation index, Metric metric, ForkNumber fork)
 {
-	const IvfMeta meta = EmptyMeta(metric);
-	const Buffer buffer = NewLockedBuffer(index, fork);
-	PGAlignedBlock image;
-	InitRawPage(image.data, sizeof(IvfMeta));
-	std::memcpy(PageGetContents(image.data), &meta, sizeof(IvfMeta));
-	WriteImage(index, fork, buffer, image.data);
-	UnlockReleaseBuffer(buffer);
+	WriteMetaPage(index, fork, NewLockedBuffer(index, fork), EmptyMeta(metric));
 }
 
 IvfMeta

@@ -280,6 +280,20 @@ NextUnranked(IndexScanDesc scan, ScanState &s)
 	return true;
 }
 
+// A scan without a distance to rank by: every entry, in list order, with a
+// NULL (null_query) or NaN distance.
+void
+StartUnranked(ScanState &s, bool null_query)
+{
+	s.unranked = s.active = true;
+	s.unranked_null = null_query;
+	s.unranked_list = 0;
+	s.unranked_block = InvalidBlockNumber;
+	s.unranked_tids.clear();
+	s.unranked_pos = 0;
+	s.page_copy.resize(BLCKSZ);
+}
+
 ScanState &
 StateOf(IndexScanDesc scan)
 {
@@ -348,12 +362,7 @@ ReScan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	if (meta.dims == 0 || (!has_query && !null_query))
 		return;
 	if (null_query) {
-		s.unranked = s.unranked_null = s.active = true;
-		s.unranked_list = 0;
-		s.unranked_block = InvalidBlockNumber;
-		s.unranked_tids.clear();
-		s.unranked_pos = 0;
-		s.page_copy.resize(BLCKSZ);
+		StartUnranked(s, true);
 		return;
 	}
 	s.raw_query.assign(query.begin(), query.end());
@@ -363,14 +372,7 @@ ReScan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 		for (float v : s.query)
 			norm += static_cast<double>(v) * v;
 		if (norm == 0) {
-			// no cosine distance to a zero vector: every row's is NaN
-			s.unranked = s.active = true;
-			s.unranked_null = false;
-			s.unranked_list = 0;
-			s.unranked_block = InvalidBlockNumber;
-			s.unranked_tids.clear();
-			s.unranked_pos = 0;
-			s.page_copy.resize(BLCKSZ);
+			StartUnranked(s, false); // no cosine distance to a zero vector: every row's is NaN
 			return;
 		}
 		for (float &v : s.query)

@@ -14,9 +14,12 @@
 #include "core/embedder.hpp"
 #include "core/error.hpp"
 #include "core/lsa.hpp"
+#include "vector_helpers.hpp"
 
 namespace agentgres::core::embedder {
 namespace {
+
+using agentgres::testing::Dot;
 
 std::vector<float>
 Embed(std::string_view text)
@@ -24,15 +27,6 @@ Embed(std::string_view text)
 	std::vector<float> v(kBuiltinDimensions);
 	EmbedBuiltin(text, v);
 	return v;
-}
-
-double
-Dot(const std::vector<float> &a, const std::vector<float> &b)
-{
-	double s = 0;
-	for (std::size_t i = 0; i < a.size(); ++i)
-		s += static_cast<double>(a[i]) * b[i];
-	return s;
 }
 
 double

@@ -10,28 +10,15 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "core/rabitq.hpp"
+#include "vector_helpers.hpp"
 
 namespace agentgres::core::rabitq {
 namespace {
 
-// A vector of values in [-1, 1) from the stable hash.
-std::vector<float>
-RandomVector(std::size_t dims, std::uint64_t seed)
-{
-	std::vector<float> v(dims);
-	for (std::size_t i = 0; i < dims; ++i)
-		v[i] = static_cast<float>(static_cast<double>(Mix64(seed * 1000003 + i) >> 11) * 0x1.0p-52 - 1);
-	return v;
-}
+using agentgres::testing::Dot;
+using agentgres::testing::RandomVector;
 
-double
-Dot(const std::vector<float> &a, const std::vector<float> &b)
-{
-	double s = 0;
-	for (std::size_t i = 0; i < a.size(); ++i)
-		s += static_cast<double>(a[i]) * b[i];
-	return s;
-}
+// A vector of values in [-1, 1) from the stable hash.
 
 TEST(RaBitQ, RotationIsOrthogonalAndSeeded)
 {

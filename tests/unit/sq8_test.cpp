@@ -11,27 +11,13 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "core/sq8.hpp"
+#include "vector_helpers.hpp"
 
 namespace agentgres::core::sq8 {
 namespace {
 
-std::vector<float>
-RandomVector(std::size_t dims, std::uint64_t seed, double scale = 1.0)
-{
-	std::vector<float> v(dims);
-	for (std::size_t i = 0; i < dims; ++i)
-		v[i] = static_cast<float>(scale * (static_cast<double>(Mix64(seed * 1000003 + i) >> 11) * 0x1.0p-52 - 1));
-	return v;
-}
-
-double
-Dot(const std::vector<float> &a, const std::vector<float> &b)
-{
-	double s = 0;
-	for (std::size_t i = 0; i < a.size(); ++i)
-		s += static_cast<double>(a[i]) * b[i];
-	return s;
-}
+using agentgres::testing::Dot;
+using agentgres::testing::RandomVector;
 
 TEST(Sq8, CodesRoundToTheNearestStep)
 {
